@@ -1,0 +1,5 @@
+"""``python -m fleetupgrade`` runs the CLI."""
+
+from fleetupgrade.cli import main
+
+main()

@@ -1,0 +1,131 @@
+"""The one exception tree of fleetupgrade.
+
+Every error we raise on purpose descends from :class:`FleetUpgradeError`, so the CLI can
+turn any of them into a located message and a meaningful exit code, and treat anything
+else as a bug (exit 70)::
+
+    FleetUpgradeError
+    ├── PlanError                  the plan file is unreadable or invalid (every issue, located)
+    ├── ScenarioError              a simulator scenario file is unreadable or invalid
+    ├── CredentialsError           credentials named by the plan cannot be read
+    ├── VCenterError               talking to one vCenter went wrong (carries its name)
+    │   ├── VCenterUnreachable     connection refused/reset, DNS, timeouts (after retries)
+    │   │   └── TLSVerificationError   unknown CA, wrong host name, thumbprint mismatch
+    │   ├── AuthenticationError    vCenter refused the credentials
+    │   ├── APIError               a vAPI error answer: error_type, HTTP status, messages
+    │   ├── MalformedResponse      an answer that does not match the wire contract
+    │   └── CreateOutcomeUnknown   a create was sent but its answer was lost
+    └── RunError                   the run itself cannot go on
+        ├── LockHeld               another run of this plan holds its lock
+        ├── PlanChanged            a resumed run's plan differs from the one it began with
+        └── NothingToResume        --resume found no unfinished run
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class FleetUpgradeError(Exception):
+    """Root of every error fleetupgrade raises on purpose."""
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One located problem in an input file (plan or scenario)."""
+
+    location: str
+    message: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location else ""
+        return f"{where}{self.message}"
+
+
+class _IssuesError(FleetUpgradeError):
+    """An input file with one or more located problems."""
+
+    def __init__(self, source: str, issues: Sequence[Issue]) -> None:
+        self.source = source
+        self.issues = tuple(issues)
+        lines = "\n".join(f"  {issue}" for issue in self.issues)
+        super().__init__(f"{source}: {len(self.issues)} problem(s)\n{lines}")
+
+
+class PlanError(_IssuesError):
+    """The plan file is unreadable or invalid; ``issues`` lists every problem, located."""
+
+
+class ScenarioError(_IssuesError):
+    """A simulator scenario file is unreadable or invalid."""
+
+
+class CredentialsError(FleetUpgradeError):
+    """Credentials named by the plan (environment variables, files) cannot be read."""
+
+
+class VCenterError(FleetUpgradeError):
+    """Talking to one vCenter went wrong; ``vcenter`` names it."""
+
+    def __init__(self, vcenter: str, message: str) -> None:
+        self.vcenter = vcenter
+        super().__init__(f"vCenter {vcenter}: {message}")
+
+
+class VCenterUnreachable(VCenterError):
+    """The vCenter could not be reached (refused, reset, DNS, timeouts after retries)."""
+
+
+class TLSVerificationError(VCenterUnreachable):
+    """The vCenter's certificate could not be verified (CA, host name or thumbprint)."""
+
+
+class AuthenticationError(VCenterError):
+    """vCenter refused the credentials (wrong user or password)."""
+
+
+class APIError(VCenterError):
+    """A vAPI standard error answer, with its ``error_type``, HTTP status and messages."""
+
+    def __init__(
+        self,
+        vcenter: str,
+        *,
+        error_type: str,
+        status: int,
+        messages: Sequence[str] = (),
+        operation: str = "",
+    ) -> None:
+        self.error_type = error_type
+        self.status = status
+        self.messages = tuple(messages)
+        self.operation = operation
+        detail = "; ".join(self.messages) or "no message"
+        op = f"{operation}: " if operation else ""
+        super().__init__(vcenter, f"{op}{error_type} (HTTP {status}): {detail}")
+
+
+class MalformedResponse(VCenterError):
+    """An answer that does not match the wire contract (never taken for success)."""
+
+
+class CreateOutcomeUnknown(VCenterError):
+    """An upgrade job create was sent but its answer was lost: vCenter must be re-read."""
+
+
+class RunError(FleetUpgradeError):
+    """The run itself cannot start or go on."""
+
+
+class LockHeld(RunError):
+    """Another run of this plan holds its lock."""
+
+
+class PlanChanged(RunError):
+    """A resumed run's plan differs from the plan it began with."""
+
+
+class NothingToResume(RunError):
+    """``--resume`` found no unfinished run of this plan."""

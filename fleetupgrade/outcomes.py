@@ -1,0 +1,72 @@
+"""The outcome vocabulary of DESIGN §3: what users, reports and exit codes speak."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Outcome(StrEnum):
+    """How one Supervisor ended in a run (or would end, in a dry run)."""
+
+    UPGRADED = "upgraded"
+    ALREADY_CURRENT = "already_current"
+    PRECHECK_ERROR = "precheck_error"
+    PRECHECK_WARNING = "precheck_warning"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    NOT_STARTED = "not_started"
+    DETACHED = "detached"
+    UNREACHABLE = "unreachable"
+    # dry-run only
+    WOULD_UPGRADE = "would_upgrade"
+    IN_PROGRESS = "in_progress"
+
+
+SUCCESS_OUTCOMES = frozenset({Outcome.UPGRADED, Outcome.ALREADY_CURRENT})
+DRY_RUN_SUCCESS_OUTCOMES = frozenset({Outcome.WOULD_UPGRADE, Outcome.ALREADY_CURRENT})
+# JUnit: these are failures; NOT_STARTED and DETACHED are skipped.
+FAILURE_OUTCOMES = frozenset(
+    {
+        Outcome.PRECHECK_ERROR,
+        Outcome.PRECHECK_WARNING,
+        Outcome.FAILED,
+        Outcome.TIMED_OUT,
+        Outcome.REJECTED,
+        Outcome.UNREACHABLE,
+        Outcome.IN_PROGRESS,
+    }
+)
+SKIPPED_OUTCOMES = frozenset({Outcome.NOT_STARTED, Outcome.DETACHED})
+
+
+class WaveStatus(StrEnum):
+    """How a wave ended."""
+
+    COMPLETED = "completed"
+    HALTED = "halted"
+    STOPPED = "stopped"
+    NOT_STARTED = "not_started"
+
+
+class RunResult(StrEnum):
+    """How the whole run ended."""
+
+    SUCCEEDED = "succeeded"
+    COMPLETED_WITH_FAILURES = "completed_with_failures"
+    HALTED = "halted"
+    STOPPED = "stopped"
+
+
+class ExitCode:
+    """Exit codes of DESIGN §1; when several apply the first in PRECEDENCE wins."""
+
+    OK = 0
+    FAILURES = 1
+    USAGE = 2
+    HALTED = 3
+    STOPPED = 4
+    INTERNAL = 70
+    LOCKED = 75
+
+    PRECEDENCE = (INTERNAL, LOCKED, USAGE, STOPPED, HALTED, FAILURES, OK)
