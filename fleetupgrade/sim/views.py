@@ -1,0 +1,329 @@
+"""JSON views of Supervisors and tasks, exactly as vcenter-api §5–§7 and §9 describe them.
+
+Each function renders one wire structure from the state machine at a simulated instant;
+optional fields are omitted while unset, and only the enum values the contract lists are
+ever produced.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from fleetupgrade.sim.clock import SimClock
+from fleetupgrade.sim.machine import (
+    Job,
+    PrecheckRun,
+    Supervisor,
+    blocked_message,
+    cancel_message,
+    failure_message,
+)
+from fleetupgrade.sim.scenario import Precheck
+from fleetupgrade.sim.wire import JSON, Message, Note, camel_case, condition, error_body
+
+_RELEASE_EPOCH = datetime(2026, 1, 15, tzinfo=UTC)
+SERVICE_ID = "com.vmware.vcenter.namespace_management.software.supervisors.upgrades.jobs"
+SUPERVISOR_TYPE = "com.vmware.vcenter.namespace_management.supervisor.Supervisor"
+_PRECHECKS_RUNNING = Message("vcenter.wcp.upgrade.progress.prechecks", "Running upgrade prechecks")
+_UPGRADING = Message("vcenter.wcp.upgrade.progress.upgrading", "Upgrading control plane nodes")
+
+
+def upgrades_summary(sup: Supervisor, now: float, clock: SimClock) -> JSON:
+    """``Upgrades.Summary`` (§6.1)."""
+    state = sup.state(now)
+    out: JSON = {
+        "supervisor": sup.id,
+        "current_version": sup.current_version,
+        "available_versions": list(sup.available_versions),
+    }
+    if sup.last_upgraded_at is not None:
+        out["last_upgraded_date"] = clock.iso(sup.last_upgraded_at)
+    if sup.job is not None:
+        out["desired_version"] = sup.job.target_version
+    out["state"] = state
+    return out
+
+
+def upgrades_info(sup: Supervisor, now: float, clock: SimClock) -> JSON:
+    """``Upgrades.Info`` (§6.2): ``upgrade_status`` exactly while an upgrade is in progress."""
+    state = sup.state(now)
+    out: JSON = {
+        "current_version": sup.current_version,
+        "available_versions": list(sup.available_versions),
+    }
+    if sup.last_upgraded_at is not None:
+        out["last_upgraded_date"] = clock.iso(sup.last_upgraded_at)
+    out["messages"] = [note.to_json() for note in sup.notes]
+    out["state"] = state
+    if sup.job is not None:
+        out["upgrade_status"] = upgrade_status(sup.job, now, clock)
+    if sup.last_run is not None:
+        out["upgrade_prechecks"] = precheck_conditions(sup.last_run, now, clock)
+    return out
+
+
+def upgrade_status(job: Job, now: float, clock: SimClock) -> JSON:
+    """``Upgrades.Status`` of a running job: no ``components`` until prechecks are done."""
+    if job.phase(now) == "prechecks":
+        return {
+            "desired_version": job.target_version,
+            "messages": [],
+            "progress": {
+                "total": job.control_plane_nodes,
+                "completed": 0,
+                "message": _PRECHECKS_RUNNING.to_json(),
+            },
+        }
+    notes = [
+        *job.prechecks.verdict_notes(),
+        Note(
+            "INFO",
+            Message(
+                "vcenter.wcp.upgrade.precheck.completed",
+                f"Upgrade prechecks for version {job.target_version} completed.",
+                (job.target_version,),
+            ),
+        ),
+    ]
+    return {
+        "desired_version": job.target_version,
+        "messages": [note.to_json() for note in notes],
+        "progress": {
+            "total": job.control_plane_nodes,
+            "completed": job.percent(now),
+            "message": _UPGRADING.to_json(),
+        },
+        "components": node_conditions(job, now, clock),
+    }
+
+
+def node_conditions(job: Job, now: float, clock: SimClock) -> list[JSON]:
+    """One ``ControlPlaneNodeUpgraded`` condition per control-plane node."""
+    out = []
+    previous_done = job.upgrade_start
+    for node in range(1, job.control_plane_nodes + 1):
+        done_at = job.node_done_at(node)
+        description = Message(
+            "vcenter.wcp.upgrade.component.node",
+            f"Control plane node {node} upgraded",
+            (str(node),),
+        )
+        if now >= done_at:
+            out.append(
+                condition(
+                    type_="ControlPlaneNodeUpgraded",
+                    description=description,
+                    status="TRUE",
+                    severity="INFO",
+                    reason="Upgraded",
+                    last_transition_time=clock.iso(done_at),
+                )
+            )
+        elif now >= previous_done:
+            out.append(
+                condition(
+                    type_="ControlPlaneNodeUpgraded",
+                    description=description,
+                    status="FALSE",
+                    severity="INFO",
+                    reason="Upgrading",
+                    last_transition_time=clock.iso(previous_done),
+                )
+            )
+        else:
+            out.append(
+                condition(
+                    type_="ControlPlaneNodeUpgraded",
+                    description=description,
+                    status="FALSE",
+                    severity="INFO",
+                    reason="Pending",
+                )
+            )
+        previous_done = done_at
+    return out
+
+
+def precheck_conditions(run: PrecheckRun, now: float, clock: SimClock) -> list[JSON]:
+    """The conditions of a precheck run: UNKNOWN/INFO while running, final once done."""
+    return [_check_condition(check, run, now, clock) for check in run.checks]
+
+
+def _check_condition(check: Precheck, run: PrecheckRun, now: float, clock: SimClock) -> JSON:
+    type_ = camel_case(check.id)
+    description = Message(check.id, f"Upgrade precheck {check.id}", (check.id,))
+    if not run.finished(now):
+        running = run.stopped_at is None
+        return condition(
+            type_=type_,
+            description=description,
+            status="UNKNOWN",
+            severity="INFO",
+            reason="Running" if running else "Canceled",
+            last_transition_time=clock.iso(run.started_at) if running else None,
+        )
+    detail = Message(check.id, check.text)
+    if check.severity == "INFO":
+        return condition(
+            type_=type_,
+            description=description,
+            status="TRUE",
+            severity="INFO",
+            last_transition_time=clock.iso(run.done_at),
+            messages=[("INFO", detail)],
+        )
+    return condition(
+        type_=type_,
+        description=description,
+        status="FALSE",
+        severity=check.severity,
+        reason=f"{type_}{'Failed' if check.severity == 'ERROR' else 'Warning'}",
+        last_transition_time=clock.iso(run.done_at),
+        messages=[(check.severity, detail)],
+    )
+
+
+def precheck_result(run: PrecheckRun, now: float, clock: SimClock) -> JSON:
+    """``PrecheckResult`` (§6.5) with its ConditionGroup status."""
+    if run.finished(now):
+        severities = run.severities()
+        status = "ERROR" if "ERROR" in severities else "WARNING" if severities else "SUCCEEDED"
+    else:
+        status = "RUNNING" if run.stopped_at is None else "UNKNOWN"
+    return {
+        "target_version": run.target_version,
+        "status": status,
+        "conditions": precheck_conditions(run, now, clock),
+    }
+
+
+def _stats(index: int) -> JSON:
+    return {
+        "cpu_used": 8_000 + (index * 137) % 4_000,
+        "cpu_capacity": 120_000,
+        "memory_used": 65_536 + (index * 997) % 32_768,
+        "memory_capacity": 524_288,
+        "storage_used": 204_800 + (index * 1_021) % 102_400,
+        "storage_capacity": 2_097_152,
+    }
+
+
+def _statuses(sup: Supervisor, now: float) -> tuple[str, str]:
+    state = sup.state(now)
+    if state == "ERROR":
+        return "ERROR", "WARNING"
+    if sup.job is not None and sup.job.phase(now) == "upgrading":
+        return "CONFIGURING", "READY"
+    return "RUNNING", "READY"
+
+
+def _endpoint(vcenter_index: int, index: int) -> str:
+    return f"10.{vcenter_index // 250 % 250}.{vcenter_index % 250}.{index % 250 + 2}"
+
+
+def summary_info(sup: Supervisor, now: float, vcenter_index: int) -> JSON:
+    """``Summary.Info`` (§5.1)."""
+    config_status, kubernetes_status = _statuses(sup, now)
+    out: JSON = {
+        "name": sup.spec.name,
+        "APIEndpoint": _endpoint(vcenter_index, sup.index),
+        "stats": _stats(sup.index),
+        "config_status": config_status,
+        "kubernetes_status": kubernetes_status,
+    }
+    if config_status == "ERROR" and sup.notes:
+        out["messages"] = [
+            {"id": n.message.id, "severity": n.severity, "details": n.message.to_json()}
+            for n in sup.notes
+        ]
+    return out
+
+
+def cluster_summary(sup: Supervisor, now: float) -> JSON:
+    """``Clusters.Summary`` of the deprecated cluster listing (§5.2)."""
+    config_status, kubernetes_status = _statuses(sup, now)
+    return {
+        "cluster": f"domain-c{1001 + sup.index}",
+        "cluster_name": sup.spec.name,
+        "stats": _stats(sup.index),
+        "config_status": config_status,
+        "kubernetes_status": kubernetes_status,
+    }
+
+
+_ENDED = {
+    "succeeded": Message("vcenter.wcp.upgrade.progress.completed", "Upgrade completed"),
+    "failed": Message("vcenter.wcp.upgrade.progress.failed", "Upgrade failed"),
+    "precheck_error": Message(
+        "vcenter.wcp.upgrade.progress.blocked", "Blocked by upgrade prechecks"
+    ),
+    "precheck_warning": Message(
+        "vcenter.wcp.upgrade.progress.blocked", "Blocked by upgrade prechecks"
+    ),
+    "canceled": Message("vcenter.wcp.upgrade.progress.canceled", "Upgrade canceled"),
+}
+
+
+def _task_progress_message(job: Job, phase: str) -> Message:
+    if phase == "prechecks":
+        return _PRECHECKS_RUNNING
+    return _UPGRADING if phase == "upgrading" else _ENDED[job.outcome]
+
+
+def task_status(job: Job, now: float) -> str:
+    """The cis task ``status`` of a job at ``now``."""
+    if job.phase(now) != "ended":
+        return "RUNNING"
+    return "SUCCEEDED" if job.outcome == "succeeded" else "FAILED"
+
+
+def task_info(job: Job, now: float, clock: SimClock) -> JSON:
+    """The cis ``Tasks.Info`` (§7), obeying the union rule on ``status``."""
+    phase = job.phase(now)
+    status = task_status(job, now)
+    out: JSON = {
+        "description": Message(
+            "com.vmware.vcenter.namespace_management.software.supervisors.upgrades.jobs.create",
+            f"Upgrade Supervisor {job.supervisor} to version {job.target_version}",
+            (job.supervisor, job.target_version),
+        ).to_json(),
+        "service": SERVICE_ID,
+        "operation": "create",
+        "target": {"type": SUPERVISOR_TYPE, "id": job.supervisor},
+        "status": status,
+        "cancelable": phase == "prechecks",
+        "user": job.user,
+        "start_time": clock.iso(job.created_at),
+        "progress": {
+            "total": 100,
+            "completed": job.percent(now),
+            "message": _task_progress_message(job, phase).to_json(),
+        },
+    }
+    if phase == "ended":
+        out["end_time"] = clock.iso(job.end_time)
+    if status == "FAILED":
+        out["error"] = task_error(job)
+    return out
+
+
+def task_error(job: Job) -> JSON:
+    """The ``error`` of a FAILED task: CANCELED for a cancel, ERROR otherwise (§9)."""
+    if job.outcome == "canceled":
+        return error_body("CANCELED", [cancel_message(job)])
+    if job.outcome == "failed":
+        return error_body("ERROR", [failure_message(job)])
+    return error_body("ERROR", [blocked_message(job)])
+
+
+def version_info(version: str, position: int, clock: SimClock) -> JSON:
+    """``Versions.Info`` (§6.4); release dates are fixed, 30 days apart in catalog order."""
+    released = _RELEASE_EPOCH + timedelta(days=30 * position)
+    return {
+        "version": version,
+        "name": f"Supervisor {version}",
+        "description": f"Supervisor software version {version}.",
+        "release_date": clock.iso((released - clock.start_wall).total_seconds()),
+        "release_notes": f"Release notes of Supervisor {version}.",
+        "image_source_specs": [{"source_type": "EMBEDDED"}],
+    }

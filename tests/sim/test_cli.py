@@ -1,0 +1,107 @@
+"""``fleetupgrade sim``: the standalone command, its ready file, signals and bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO = ROOT / "plans" / "scenarios" / "demo.toml"
+
+
+def run_cli(*args: str) -> subprocess.Popen[str]:
+    """Start ``python -m fleetupgrade`` with the repository on the path."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "fleetupgrade", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_ready(path: Path, proc: subprocess.Popen[str], limit: float = 15.0) -> dict[str, Any]:
+    """Poll for the ready file (bounded), failing early if the process died."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if path.exists():
+            return dict(json.loads(path.read_text()))
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("no ready file")
+
+
+def test_sim_command_serves_and_stops(tmp_path: Path) -> None:
+    """sim writes the ready file, serves HTTPS with its CA, exits 0 on SIGINT and cleans up."""
+    ready = tmp_path / "r.json"
+    proc = run_cli("sim", str(DEMO), "--ready-file", str(ready))
+    try:
+        info = wait_ready(ready, proc)
+        assert set(info) == {"ca_file", "admin_url", "vcenters"}
+        assert set(info["vcenters"]) == {"vc-east", "vc-west", "vc-north"}
+        context = ssl.create_default_context(cafile=str(info["ca_file"]))
+        with urllib.request.urlopen(f"{info['admin_url']}/stats", context=context) as answer:
+            stats = json.loads(answer.read())
+        assert len(stats["supervisors"]) == 8
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert not ready.exists()
+
+
+def test_sim_command_bad_scenario(tmp_path: Path) -> None:
+    """A bad scenario exits 2 with the located issue and no traceback."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        '[[vcenters]]\nname = "vc"\n[[vcenters.supervisors]]\nid = "a"\nupgrade_duration = "soon"\n'
+    )
+    proc = run_cli("sim", str(bad))
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 2
+    assert "vcenters[0].supervisors[0].upgrade_duration: invalid duration 'soon'" in err
+    assert "Traceback" not in err
+
+
+def test_sim_command_refuses_non_loopback_host() -> None:
+    """--host must be loopback: exit 2 with a clear message."""
+    proc = run_cli("sim", str(DEMO), "--host", "0.0.0.0")
+    _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 2
+    assert "loopback" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("flag", ["--http"])
+def test_sim_command_plain_http(tmp_path: Path, flag: str) -> None:
+    """--http serves plain HTTP; the ready file's ca_file is null."""
+    ready = tmp_path / "r.json"
+    proc = run_cli("sim", str(DEMO), "--ready-file", str(ready), flag)
+    try:
+        info = wait_ready(ready, proc)
+        assert info["ca_file"] is None
+        with urllib.request.urlopen(f"{info['admin_url']}/stats") as answer:
+            assert answer.status == 200
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0
