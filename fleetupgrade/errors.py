@@ -13,8 +13,10 @@ else as a bug (exit 70)::
     │   │   └── TLSVerificationError   unknown CA, wrong host name, thumbprint mismatch
     │   ├── AuthenticationError    vCenter refused the credentials
     │   ├── APIError               a vAPI error answer: error_type, HTTP status, messages
+    │   │   └── UpgradeJobRejected     vCenter answered a job create with an error: no job created
     │   ├── MalformedResponse      an answer that does not match the wire contract
-    │   └── CreateOutcomeUnknown   a create was sent but its answer was lost
+    │   ├── CreateOutcomeUnknown   a create was sent but its answer was lost
+    │   └── UpgradeJobNotCreated   a create's answer was lost; vCenter, re-read, shows no job
     └── RunError                   the run itself cannot go on
         ├── LockHeld               another run of this plan holds its lock
         ├── PlanChanged            a resumed run's plan differs from the one it began with
@@ -107,12 +109,20 @@ class APIError(VCenterError):
         super().__init__(vcenter, f"{op}{error_type} (HTTP {status}): {detail}")
 
 
+class UpgradeJobRejected(APIError):
+    """vCenter answered an upgrade job create with a vAPI error: this call created no job."""
+
+
 class MalformedResponse(VCenterError):
     """An answer that does not match the wire contract (never taken for success)."""
 
 
 class CreateOutcomeUnknown(VCenterError):
     """An upgrade job create was sent but its answer was lost: vCenter must be re-read."""
+
+
+class UpgradeJobNotCreated(VCenterError):
+    """A create's answer was lost, and re-reading vCenter showed that it created no job."""
 
 
 class RunError(FleetUpgradeError):

@@ -1,0 +1,96 @@
+"""How to reach one vCenter: URL, credentials, TLS trust and request limits.
+
+Why a frozen dataclass of its own: it is the one value the engine builds from a plan
+and hands to :class:`~fleetupgrade.vcenter.client.VCenterClient`; it is validated when
+built, so a bad URL or thumbprint fails before anything is sent, and its ``repr`` never
+shows the password.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from fleetupgrade.vcenter.tls import parse_thumbprint
+
+__all__ = ["VCenterEndpoint"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class VCenterEndpoint:
+    """One vCenter as the client sees it.
+
+    ``url`` is the base URL (``https://vc.example``); the client appends ``/api/…``.
+    ``http://`` is accepted for loopback hosts only (the simulator's ``--http`` mode),
+    so credentials never cross a network in clear text. ``tls_thumbprint`` pins the
+    certificate (``sha256:AB:CD:…``, see :mod:`fleetupgrade.vcenter.tls` for the trust
+    rules). ``max_connections`` caps concurrent HTTP requests to this vCenter,
+    ``max_requests_per_second`` optionally paces them.
+    """
+
+    name: str
+    url: str
+    username: str
+    password: str = field(repr=False)
+    ca_file: Path | None = None
+    tls_thumbprint: str | None = None
+    request_timeout: float = 60.0
+    max_connections: int = 4
+    max_requests_per_second: float | None = None
+
+    def __post_init__(self) -> None:
+        """Reject what can never work, with a message naming the vCenter and the field."""
+        parts = urlsplit(self.url)
+        where = f"vCenter {self.name}"
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError(f"{where}: url must be https://host[:port], got {self.url!r}")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError(
+                f"{where}: plain http:// is only allowed on loopback (the simulator); use https://"
+            )
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(f"{where}: url must not carry a query, fragment or credentials")
+        if ":" in self.username:
+            raise ValueError(f"{where}: username must not contain ':' (HTTP Basic authentication)")
+        if self.tls_thumbprint is not None:
+            try:
+                parse_thumbprint(self.tls_thumbprint)
+            except ValueError as exc:
+                raise ValueError(f"{where}: {exc}") from None
+        if not self.request_timeout > 0:
+            raise ValueError(f"{where}: request_timeout must be positive")
+        if self.max_connections < 1:
+            raise ValueError(f"{where}: max_connections must be at least 1")
+        if self.max_requests_per_second is not None and not self.max_requests_per_second > 0:
+            raise ValueError(f"{where}: max_requests_per_second must be positive")
+
+    @property
+    def uses_tls(self) -> bool:
+        """True for ``https://`` URLs."""
+        return urlsplit(self.url).scheme == "https"
+
+    @property
+    def host(self) -> str:
+        """The host name of the URL (for messages)."""
+        return urlsplit(self.url).hostname or ""
+
+    @property
+    def api_base(self) -> str:
+        """The base URL without a trailing slash; operation paths start with ``/api``."""
+        return self.url.rstrip("/")
+
+    @property
+    def thumbprint_digest(self) -> bytes | None:
+        """The pinned SHA-256 digest, if any."""
+        return None if self.tls_thumbprint is None else parse_thumbprint(self.tls_thumbprint)

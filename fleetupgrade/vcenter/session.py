@@ -1,0 +1,152 @@
+"""The one vCenter API session of a client: login once, renew once, logout on close.
+
+Why: vCenter caps sessions per user, so every concurrent caller of a client shares one
+session. The first caller logs in under an anyio lock (twenty callers at once log in
+once). A 401 on a call renews the session once for everyone who saw the same expired
+token (``session_renewed``). Once vCenter has refused the credentials they are not tried
+again: repeating a wrong password would lock the account. The session id is a secret:
+it lives only in this object and in request headers, never in logs, messages or reprs.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from typing import Any
+
+import anyio
+import structlog
+
+from fleetupgrade.errors import AuthenticationError, VCenterError
+from fleetupgrade.vcenter.answers import parse_string, raise_for_status
+from fleetupgrade.vcenter.endpoint import VCenterEndpoint
+from fleetupgrade.vcenter.transport import Response, Transport
+
+__all__ = ["SESSION_HEADER", "ApiSession"]
+
+_log = structlog.get_logger()
+
+SESSION_HEADER = "vmware-api-session-id"
+
+
+def _basic_authorization(endpoint: VCenterEndpoint) -> str:
+    credentials = f"{endpoint.username}:{endpoint.password}".encode()
+    return "Basic " + base64.b64encode(credentials).decode("ascii")
+
+
+class ApiSession:
+    """Holds the session id of one vCenter and sends authenticated requests with it."""
+
+    def __init__(self, endpoint: VCenterEndpoint, transport: Transport) -> None:
+        self._endpoint = endpoint
+        self._transport = transport
+        self._lock = anyio.Lock()
+        self._token: str | None = None
+        self._credentials_refused = False
+        self._log = _log.bind(vcenter=endpoint.name)
+
+    def __repr__(self) -> str:
+        """Never the session id."""
+        state = "logged in" if self._token is not None else "not logged in"
+        return f"<ApiSession {self._endpoint.name} {state}>"
+
+    @property
+    def logged_in(self) -> bool:
+        """True while a session id is held."""
+        return self._token is not None
+
+    async def token(self) -> str:
+        """Return the session id, logging in first if there is none."""
+        if self._token is not None:
+            return self._token
+        async with self._lock:
+            if self._token is None:
+                self._token = await self._login()
+            return self._token
+
+    async def renew(self, stale: str) -> None:
+        """Log in again after ``stale`` was refused, unless another caller already did."""
+        async with self._lock:
+            if self._token is not None and self._token != stale:
+                return
+            self._token = None
+            self._token = await self._login()
+            self._transport.note_renewal()
+            self._log.info("session_renewed")
+
+    async def _login(self) -> str:
+        operation = "login"
+        if self._credentials_refused:
+            raise self._credentials_error()
+        response = await self._transport.request(
+            "POST",
+            "/api/session",
+            operation=operation,
+            retry=True,  # a lost login answer costs at most an idle session
+            headers={
+                "Authorization": _basic_authorization(self._endpoint),
+                "vmware-use-header-authn": "true",
+            },
+            expected=frozenset({401}),
+        )
+        if response.status == 401:
+            self._credentials_refused = True
+            raise self._credentials_error()
+        raise_for_status(self._endpoint.name, response, operation)
+        token = parse_string(self._endpoint.name, response, operation, "session id")
+        self._log.debug("session_created")
+        return token
+
+    def _credentials_error(self) -> AuthenticationError:
+        name = self._endpoint.name
+        return AuthenticationError(
+            name,
+            f"login refused for user {self._endpoint.username!r}: "
+            f"check username/password for vCenter {name}",
+        )
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        query: Sequence[tuple[str, str]] = (),
+        json_body: Any = None,
+        expected: frozenset[int] = frozenset(),
+    ) -> Response:
+        """Send a safe-to-repeat authenticated request: retried, renewed once after a 401."""
+        token = await self.token()
+        for attempt in (1, 2):
+            response = await self._transport.request(
+                method,
+                path,
+                operation=operation,
+                retry=True,
+                query=query,
+                json_body=json_body,
+                headers={SESSION_HEADER: token},
+                expected=expected | ({401} if attempt == 1 else set()),
+            )
+            if response.status != 401 or attempt == 2:
+                break
+            await self.renew(token)
+            token = await self.token()
+        return response
+
+    async def close(self) -> None:
+        """Delete the session (bounded by request_timeout; errors ignored). Caller shields."""
+        token, self._token = self._token, None
+        if token is None:
+            return
+        try:
+            with anyio.move_on_after(self._endpoint.request_timeout):
+                await self._transport.request(
+                    "DELETE",
+                    "/api/session",
+                    operation="logout",
+                    retry=False,
+                    headers={SESSION_HEADER: token},
+                )
+        except VCenterError as exc:
+            self._log.debug("logout_failed", error=str(exc))

@@ -1,0 +1,128 @@
+"""Fixtures of the vCenter client tests: no backoff sleeps, a scriptable fake vCenter.
+
+The fake vCenter serves only what the simulator cannot (every declared error kind,
+bodiless proxy answers, exact fault sequences, hangs); everything else runs against the
+real simulator (``test_client_sim.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import pytest
+import stamina
+from aiohttp import web
+
+from fleetupgrade.vcenter import VCenterEndpoint
+
+ATTEMPTS = 3
+SENTINEL_PASSWORD = "S3ntinel-pa55word-never-shown"
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff() -> Iterator[None]:
+    """Retries happen at once and stop after ATTEMPTS attempts."""
+    with stamina.set_testing(True, attempts=ATTEMPTS):
+        yield
+
+
+@dataclass
+class Answer:
+    """One scripted answer."""
+
+    status: int = 200
+    body: Any = None  # JSON value, or raw bytes
+    content_type: str | None = "application/json"
+    delay: float = 0.0
+
+    def render(self) -> web.Response:
+        if isinstance(self.body, bytes):
+            raw = self.body
+        elif self.body is None:
+            raw = b""
+        else:
+            raw = json.dumps(self.body).encode()
+        response = web.Response(status=self.status, body=raw)
+        if self.content_type is None:
+            response.headers.popall("Content-Type", None)
+        else:
+            response.headers["Content-Type"] = self.content_type
+        return response
+
+
+@dataclass
+class FakeVCenter:
+    """Answers scripted per ``(METHOD, path)``; lists are consumed one answer per request."""
+
+    url: str = ""
+    answers: dict[tuple[str, str], Answer | list[Answer]] = field(default_factory=dict)
+    requests: list[tuple[str, str]] = field(default_factory=list)  # (method, raw path+query)
+    bodies: list[Any] = field(default_factory=list)
+    logins: int = 0
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+    def script(self, method: str, path: str, *answers: Answer) -> None:
+        self.answers[(method, path)] = list(answers) if len(answers) > 1 else answers[0]
+
+    def count(self, method: str, path: str) -> int:
+        return sum(1 for m, p in self.requests if m == method and p.split("?")[0] == path)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.requests.append((request.method, request.raw_path))
+        self.bodies.append(await request.json() if request.can_read_body else None)
+        key = (request.method, request.path)
+        if key == ("POST", "/api/session"):
+            self.logins += 1
+            if key not in self.answers:
+                return Answer(201, f"token-{self.logins}").render()
+        scripted = self.answers.get(key)
+        if scripted is None:
+            return Answer(404, {"error_type": "NOT_FOUND", "messages": []}).render()
+        if isinstance(scripted, list):
+            answer = scripted.pop(0) if len(scripted) > 1 else scripted[0]
+        else:
+            answer = scripted
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            if answer.delay:
+                await anyio.sleep(answer.delay)
+        finally:
+            self.in_flight -= 1
+        return answer.render()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeVCenter]:
+    """A fake vCenter over plain HTTP on 127.0.0.1 (loopback is the only place http is allowed)."""
+    vcenter = FakeVCenter()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", vcenter.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    vcenter.url = f"http://127.0.0.1:{port}"
+    try:
+        yield vcenter
+    finally:
+        await runner.cleanup()
+
+
+def endpoint_for(url: str, **changes: Any) -> VCenterEndpoint:
+    """An endpoint with the sentinel password."""
+    values: dict[str, Any] = {
+        "name": "vc-test",
+        "url": url,
+        "username": "administrator@vsphere.local",
+        "password": SENTINEL_PASSWORD,
+        "request_timeout": 5.0,
+    }
+    values.update(changes)
+    return VCenterEndpoint(**values)
