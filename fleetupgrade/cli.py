@@ -105,6 +105,87 @@ def report(run_dir: Path, fmt: str, output: Path | None) -> None:
     sys.exit(_guarded(lambda: report_command(run_dir, fmt=fmt, output=output)))
 
 
+@cli.command()
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Online and read-only: never creates a job.")
+@click.option("--prechecks", is_flag=True, help="With --dry-run: run vCenter's own prechecks.")
+@click.option(
+    "--simulate",
+    "simulate",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[SCENARIO]",
+    help="Replace every vCenter by an in-process simulator (scenario file, or derived).",
+)
+@click.option(
+    "--resume",
+    "resume",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[RUN_DIR]",
+    help="Continue an interrupted run (default: the latest unfinished run of this plan).",
+)
+@click.option("--runs-dir", type=_DIR, default=Path("runs"), show_default=True)
+@click.option("--log-format", type=click.Choice(["json", "console"]), default=None)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@click.option("--no-progress", is_flag=True, help="No live progress display.")
+@click.option("--ignore-window", is_flag=True, help="Run now, outside the maintenance window.")
+@click.option("--new", is_flag=True, help="Start a new run although an unfinished one exists.")
+def run(
+    plan: Path,
+    dry_run: bool,
+    prechecks: bool,
+    simulate: str | None,
+    resume: str | None,
+    runs_dir: Path,
+    log_format: str | None,
+    log_level: str,
+    no_progress: bool,
+    ignore_window: bool,
+    new: bool,
+) -> None:
+    """Execute PLAN: waves in order, upgrades, report."""
+    from fleetupgrade.engine.commands import RunOptions, run_command
+
+    if prechecks and not dry_run:
+        raise click.UsageError("--prechecks goes with --dry-run")
+    if resume is not None and (dry_run or new):
+        raise click.UsageError("--resume cannot be combined with --dry-run or --new")
+    options = RunOptions(
+        runs_dir=runs_dir,
+        dry_run=dry_run,
+        prechecks=prechecks,
+        simulate=simulate is not None,
+        scenario=Path(simulate) if simulate else None,
+        resume=resume is not None,
+        resume_dir=Path(resume) if resume else None,
+        new=new,
+        ignore_window=ignore_window,
+        log_format=log_format,
+        log_level=log_level,
+        progress=not no_progress,
+    )
+    sys.exit(_guarded(lambda: run_command(plan, options)))
+
+
+@cli.command()
+@click.argument("run_dir", required=False, type=_DIR)
+@click.option("--runs-dir", type=_DIR, default=Path("runs"), show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def status(run_dir: Path | None, runs_dir: Path, fmt: str) -> None:
+    """Show the state of a running or finished run (default: the latest in --runs-dir)."""
+    from fleetupgrade.engine.status import status_command
+
+    sys.exit(_guarded(lambda: status_command(run_dir, runs_dir=runs_dir, fmt=fmt, out=sys.stdout)))
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
     return cli.main(args=argv, prog_name="fleetupgrade")

@@ -1,0 +1,1 @@
+"""The engine: waves, limits, threshold gates, bulk polling, outcomes, journal and resume."""
