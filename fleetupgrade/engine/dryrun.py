@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import anyio
 import structlog
 
-from fleetupgrade.engine.classify import Verdict, before_launch, precheck_messages, precheck_verdict
+from fleetupgrade.engine.classify import Verdict, precheck_messages, precheck_verdict
 from fleetupgrade.engine.fleet import VCenterHandle
 from fleetupgrade.engine.gate import WaveGate
+from fleetupgrade.engine.inspect import inspect_supervisor
 from fleetupgrade.engine.journal import Journal, Phase, SupervisorRecord, utcnow
 from fleetupgrade.engine.runner import RunSettings
 from fleetupgrade.errors import APIError, VCenterError
@@ -41,6 +42,7 @@ class DryRun:
     fleet: Mapping[str, VCenterHandle]
     settings: RunSettings
     prechecks: bool
+    _resolved: dict[str, SupervisorRecord] = field(default_factory=dict, init=False)
 
     async def run(self) -> tuple[RunResult, int]:
         """Check everything; returns the predicted result and its exit code."""
@@ -100,50 +102,23 @@ class DryRun:
             except VCenterError as exc:
                 outcome = Outcome.REJECTED if isinstance(exc, APIError) else Outcome.UNREACHABLE
                 verdict = Verdict(outcome, str(exc))
-            self._finish(self._current(row), verdict)
+            self._finish(self._resolved.get(row.key, row), verdict)
 
         async with anyio.create_task_group() as tg:
             for row in rows:
                 tg.start_soon(check, row)
 
-    def _current(self, row: SupervisorRecord) -> SupervisorRecord:
-        return next(r for r in self.journal.supervisors(row.wave) if r.key == row.key)
-
     async def _check(self, handle: VCenterHandle, row: SupervisorRecord) -> Verdict:
-        if row.ref_id is not None:
-            supervisor_id = row.ref_id
-        else:
-            assert row.ref_name is not None
-            ids = await handle.resolve_name(row.ref_name)
-            if len(ids) != 1:
-                why = "no Supervisor named" if not ids else "ambiguous name"
-                return Verdict(Outcome.REJECTED, f"{why} {row.ref_name!r} on {row.vcenter}")
-            supervisor_id = ids[0]
-        try:
-            info = await handle.client.get_upgrade(supervisor_id)
-        except APIError as exc:
-            if exc.error_type == "NOT_FOUND":
-                return Verdict(
-                    Outcome.REJECTED, f"Supervisor {supervisor_id} not found on {row.vcenter}"
-                )
-            raise
-        self.journal.save(
-            replace(
-                row,
-                id=supervisor_id,
-                name=row.ref_name or await handle.name_of(supervisor_id),
-                from_version=info.current_version,
-                started_at=utcnow(),
-            )
-        )
-        verdict = before_launch(info, row.to_version)
+        inspection = await inspect_supervisor(handle, row)
+        self._resolved[row.key] = inspection.record
+        verdict = inspection.verdict
         if verdict.adopt:
             return Verdict(Outcome.IN_PROGRESS, f"already upgrading toward {row.to_version}")
-        if verdict.outcome is not None:
+        if verdict.outcome is not None or inspection.record.id is None:
             return verdict
         if not self.prechecks:
             return Verdict(Outcome.WOULD_UPGRADE)
-        return await self._run_prechecks(handle, row, supervisor_id)
+        return await self._run_prechecks(handle, row, inspection.record.id)
 
     async def _run_prechecks(
         self, handle: VCenterHandle, row: SupervisorRecord, supervisor_id: str

@@ -17,8 +17,9 @@ from dataclasses import dataclass, replace
 import anyio
 import structlog
 
-from fleetupgrade.engine.classify import RUNNING_TASK_STATES, Verdict, before_launch
+from fleetupgrade.engine.classify import RUNNING_TASK_STATES, Verdict
 from fleetupgrade.engine.fleet import VCenterHandle
+from fleetupgrade.engine.inspect import inspect_supervisor
 from fleetupgrade.engine.journal import Journal, Phase, SupervisorRecord, utcnow
 from fleetupgrade.engine.watch import WatchLimits, wait_job_done
 from fleetupgrade.errors import (
@@ -122,42 +123,19 @@ class SupervisorJob:
                 Verdict(Outcome.DETACHED, f"lost track of the job: {exc}; --resume follows it")
             )
 
-    async def _resolve(self) -> str | Verdict:
-        record = self.record
-        if record.ref_id is not None:
-            return record.ref_id
-        assert record.ref_name is not None
-        ids = await self.handle.resolve_name(record.ref_name)
-        if not ids:
-            return Verdict(
-                Outcome.REJECTED, f"no Supervisor named {record.ref_name!r} on {record.vcenter}"
-            )
-        if len(ids) > 1:
-            return Verdict(
-                Outcome.REJECTED,
-                f"name {record.ref_name!r} is ambiguous on {record.vcenter}: {', '.join(ids)}",
-            )
-        return ids[0]
-
     async def _decide(self, may_launch: Callable[[], None]) -> Verdict | None:
         """Read the state; finish, adopt, or create the job. None: a job is now running."""
         may_launch()
-        resolved = await self._resolve()
-        if isinstance(resolved, Verdict):
-            return resolved
         try:
-            info = await self.handle.client.get_upgrade(resolved)
+            inspection = await inspect_supervisor(self.handle, self.record)
         except APIError as exc:
-            if exc.error_type == "NOT_FOUND":
-                return Verdict(
-                    Outcome.REJECTED, f"Supervisor {resolved} not found on {self.record.vcenter}"
-                )
             return Verdict(Outcome.REJECTED, str(exc))
-        name = self.record.ref_name or await self.handle.name_of(resolved)
-        self._save(id=resolved, name=name, from_version=info.current_version)
-        verdict = before_launch(info, self.record.to_version)
-        if verdict.outcome is not None:
+        self.record = inspection.record
+        self.journal.save(self.record)
+        verdict = inspection.verdict
+        if verdict.outcome is not None or self.record.id is None:
             return verdict
+        resolved = self.record.id
         if verdict.adopt:
             tasks = await self.handle.client.list_upgrade_tasks(resolved)
             running = [t for t, i in tasks.items() if i.status in RUNNING_TASK_STATES]

@@ -12,7 +12,8 @@ FAST = {"precheck_duration": "10s", "upgrade_duration": "60s"}
 
 def sup(ident: str, **fields: Any) -> dict[str, Any]:
     """A Supervisor entry; name is ``sv-`` + the id's number unless given."""
-    return {"id": ident, "name": fields.pop("name", "sv-" + ident.rsplit("-", maxsplit=1)[-1]), **FAST, **fields}
+    name = fields.pop("name", "sv-" + ident.rsplit("-", maxsplit=1)[-1])
+    return {"id": ident, "name": name, **FAST, **fields}
 
 
 def error_check(check_id: str = "tkc.compat") -> list[dict[str, str]]:

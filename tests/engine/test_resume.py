@@ -44,7 +44,7 @@ def _two_slow(sim_start: Any, duration: str = "300s") -> tuple[SimThread, PlanSp
 def test_sigterm_detaches_then_resume_finishes(
     start_sim: Any, fleet_cli: Any, tmp_path: Path
 ) -> None:
-    """SIGTERM: exit 4 within seconds, in-flight jobs ``detached``; --resume follows them to the end."""
+    """SIGTERM: exit 4 within seconds, in flight ``detached``; --resume follows them to the end."""
     sim, plan = _two_slow(start_sim)
     path = plan.write(tmp_path, sim)
     runs = tmp_path / "runs"
@@ -63,7 +63,8 @@ def test_sigterm_detaches_then_resume_finishes(
     assert report["totals"] == {"detached": 2}
 
     blocked = fleet_cli("run", str(path))
-    assert blocked.exit_code == 2 and "--resume" in blocked.output
+    assert blocked.exit_code == 2
+    assert "--resume" in blocked.output
 
     resumed = fleet_cli("run", str(path), "--resume")
     assert resumed.exit_code == 0, resumed.output

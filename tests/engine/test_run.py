@@ -32,11 +32,14 @@ def test_every_supervisor_upgraded(start_sim: Any, fleet_cli: Any, tmp_path: Pat
     assert stats["creates"] == {f"vc-east/supervisor-{i}": 1 for i in (1, 2, 3)}
     assert all(s["current_version"] == "9.1.0" for s in stats["supervisors"].values())
     report = result.report
-    assert report["result"] == "succeeded" and report["exit_code"] == 0
+    assert report["result"] == "succeeded"
+    assert report["exit_code"] == 0
     assert report["totals"] == {"upgraded": 3}
     sv = report["waves"][0]["supervisors"][0]
     assert (sv["from_version"], sv["to_version"]) == ("9.0.0", "9.1.0")
-    assert sv["task_id"] and sv["started_at"] and sv["finished_at"]
+    assert sv["task_id"]
+    assert sv["started_at"]
+    assert sv["finished_at"]
     for name in (
         "plan.toml",
         "state.db",
@@ -86,7 +89,8 @@ def test_each_outcome_is_classified(start_sim: Any, fleet_cli: Any, tmp_path: Pa
         "vc-east/supervisor-8": "rejected",
     }
     creates = sim.stats()["creates"]
-    assert "vc-east/supervisor-2" not in creates and "vc-east/supervisor-8" not in creates
+    assert "vc-east/supervisor-2" not in creates
+    assert "vc-east/supervisor-8" not in creates
     by_name = {s["name"]: s for s in result.report["waves"][0]["supervisors"]}
     assert by_name["sv-3"]["messages"][0]["severity"] == "ERROR"
     assert "tkc" in by_name["sv-3"]["reason"].lower()
@@ -189,7 +193,8 @@ def test_down_vcenter_is_isolated(start_sim: Any, fleet_cli: Any, tmp_path: Path
         "vc-west/supervisor-1": "unreachable",
     }
     events = [e for e in result.events() if e["event"] == "vcenter_unreachable"]
-    assert events and events[0]["vcenter"] == "vc-west"
+    assert events
+    assert events[0]["vcenter"] == "vc-west"
 
 
 def test_wrong_password_is_unreachable_not_precheck_error(
@@ -271,7 +276,7 @@ def test_simulate_derives_a_scenario_from_the_plan(fleet_cli: Any, tmp_path: Pat
         waves=[
             {
                 "name": "one",
-                "supervisors": refs("vc-a", "supervisor-1") + [{"vcenter": "vc-b", "name": "sv-x"}],
+                "supervisors": [*refs("vc-a", "supervisor-1"), {"vcenter": "vc-b", "name": "sv-x"}],
             },
             {"name": "two", "supervisors": refs("vc-a", "supervisor-2")},
         ],
