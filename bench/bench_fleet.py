@@ -19,7 +19,9 @@ import time
 from pathlib import Path
 
 
-def write_inputs(directory: Path, vcenters: int, per_vcenter: int, speed: float, concurrent: int) -> Path:
+def write_inputs(
+    directory: Path, vcenters: int, per_vcenter: int, speed: float, concurrent: int
+) -> Path:
     """A generated scenario and a plan with one wave per 100 vCenters."""
     scenario = directory / "scenario.toml"
     scenario.write_text(
@@ -49,12 +51,25 @@ failure_rate = 0.0
         'poll_interval = "30s"',
     ]
     for name in names:
-        lines += ["[[vcenters]]", f'name = "{name}"', 'url = "https://127.0.0.1"',
-                  'username = "administrator@vsphere.local"', 'password_env = "UNUSED"']
+        lines += [
+            "[[vcenters]]",
+            f'name = "{name}"',
+            'url = "https://127.0.0.1"',
+            'username = "administrator@vsphere.local"',
+            'password_env = "UNUSED"',
+        ]
     for start in range(0, vcenters, 100):
-        lines += ["[[waves]]", f'name = "wave-{start // 100 + 1}"', "max_precheck_errors = 1000000", "supervisors = ["]
+        lines += [
+            "[[waves]]",
+            f'name = "wave-{start // 100 + 1}"',
+            "max_precheck_errors = 1000000",
+            "supervisors = [",
+        ]
         for name in names[start : start + 100]:
-            lines += [f'  {{ vcenter = "{name}", id = "supervisor-{i}" }},' for i in range(1, per_vcenter + 1)]
+            lines += [
+                f'  {{ vcenter = "{name}", id = "supervisor-{i}" }},'
+                for i in range(1, per_vcenter + 1)
+            ]
         lines.append("]")
     plan = directory / "plan.toml"
     plan.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -70,23 +85,48 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
-        scenario = write_inputs(directory, args.vcenters, args.per_vcenter, args.speed, args.concurrent)
+        scenario = write_inputs(
+            directory, args.vcenters, args.per_vcenter, args.speed, args.concurrent
+        )
         started = time.perf_counter()
         completed = subprocess.run(
-            [sys.executable, "-m", "fleetupgrade", "run", str(directory / "plan.toml"),
-             "--simulate", str(scenario), "--runs-dir", str(directory / "runs"), "--no-progress",
-             "--log-format", "json", "--log-level", "warning"],
-            capture_output=True, text=True, check=False,
+            [
+                sys.executable,
+                "-m",
+                "fleetupgrade",
+                "run",
+                str(directory / "plan.toml"),
+                "--simulate",
+                str(scenario),
+                "--runs-dir",
+                str(directory / "runs"),
+                "--no-progress",
+                "--log-format",
+                "json",
+                "--log-level",
+                "warning",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         elapsed = time.perf_counter() - started
         peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         report = json.loads(next((directory / "runs").glob("*/report.json")).read_text())
-        print(json.dumps({
-            "vcenters": args.vcenters, "supervisors": args.vcenters * args.per_vcenter,
-            "speed": args.speed, "exit_code": completed.returncode, "seconds": round(elapsed, 1),
-            "peak_rss_mib": round(peak_kib / 1024), "totals": report["totals"],
-            "requests": sum(v["requests"] for v in report["vcenters"]),
-        }))
+        print(
+            json.dumps(
+                {
+                    "vcenters": args.vcenters,
+                    "supervisors": args.vcenters * args.per_vcenter,
+                    "speed": args.speed,
+                    "exit_code": completed.returncode,
+                    "seconds": round(elapsed, 1),
+                    "peak_rss_mib": round(peak_kib / 1024),
+                    "totals": report["totals"],
+                    "requests": sum(v["requests"] for v in report["vcenters"]),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ def _guarded(body: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return ExitCode.STOPPED
-    except Exception as exc:  # noqa: BLE001 - the contract: a bug is exit 70, never a traceback
+    except Exception as exc:
         crash = Path.cwd() / "fleetupgrade-crash.log"
         try:
             crash.write_text(traceback.format_exc(), encoding="utf-8")

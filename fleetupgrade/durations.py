@@ -14,7 +14,8 @@ def parse_duration(text: str) -> timedelta:
     match = _DURATION.match(text) if isinstance(text, str) else None
     if match is None:
         raise ValueError(
-            f"invalid duration {text!r}: use a number and a unit, e.g. '500ms', '90s', '15m', '4h', '1d'"
+            f"invalid duration {text!r}: use a number and a unit, "
+            "e.g. '500ms', '90s', '15m', '4h', '1d'"
         )
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 

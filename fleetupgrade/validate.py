@@ -1,0 +1,125 @@
+"""``fleetupgrade validate``: offline checks of plans, every problem at once, located.
+
+It runs anywhere (a laptop, a CI job reviewing a change), so credentials that cannot be
+read here are warnings, not errors: the run on the jump host will check them for real.
+On success it prints what the plan will do, including each wave's threshold arithmetic,
+so a reviewer sees "halts at the 2nd ERROR" instead of computing it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+from fleetupgrade.durations import format_duration
+from fleetupgrade.errors import Issue, PlanError
+from fleetupgrade.outcomes import ExitCode
+from fleetupgrade.plan import Plan, credential_issues, load_plan
+
+
+def plan_summary(plan: Plan) -> dict[str, Any]:
+    """What the plan will do, as plain data."""
+    total = plan.defaults.max_concurrent_total
+    return {
+        "name": plan.name,
+        "vcenters": [
+            {"name": v.name, "url": v.url, "max_concurrent": plan.max_concurrent_for(v.name)}
+            for v in plan.vcenters
+        ],
+        "max_concurrent_total": total or None,
+        "window": None
+        if plan.window is None
+        else {
+            "start": plan.window.start.isoformat(),
+            "end": plan.window.end.isoformat(),
+            "grace": format_duration(plan.window.grace),
+        },
+        "waves": [
+            {
+                "name": wave.name,
+                "supervisors": len(wave.supervisors),
+                "threshold": plan.threshold_for(wave).describe(len(wave.supervisors)),
+                "max_upgrade_failures": wave.max_upgrade_failures,
+                "pause_after": format_duration(wave.pause_after) if wave.pause_after else None,
+            }
+            for wave in plan.waves
+        ],
+    }
+
+
+def _render_summary(summary: dict[str, Any]) -> list[str]:
+    cap = summary["max_concurrent_total"]
+    lines = [
+        f"  plan {summary['name']}: {len(summary['vcenters'])} vCenter(s), "
+        f"fleet-wide cap {cap if cap else 'none'}"
+    ]
+    for vc in summary["vcenters"]:
+        lines.append(f"    vCenter {vc['name']} {vc['url']} (max {vc['max_concurrent']} at once)")
+    window = summary["window"]
+    if window:
+        lines.append(f"    window {window['start']} → {window['end']} (grace {window['grace']})")
+    for wave in summary["waves"]:
+        extra = f", pause {wave['pause_after']} after" if wave["pause_after"] else ""
+        failures = wave["max_upgrade_failures"]
+        if failures is not None:
+            extra += f", halts when failed upgrades exceed {failures}"
+        count = f"{wave['supervisors']} Supervisor(s)"
+        lines.append(f"    wave {wave['name']}: {count}, {wave['threshold']}{extra}")
+    return lines
+
+
+def _issue_json(issue: Issue) -> dict[str, str]:
+    return {"location": issue.location, "message": issue.message}
+
+
+def validate_command(paths: list[Path], *, fmt: str, out: TextIO) -> int:
+    """Validate each plan; exit 0 when all are valid, 2 when any is not."""
+    results = []
+    for path in paths:
+        try:
+            plan = load_plan(path)
+        except PlanError as exc:
+            results.append(
+                {
+                    "path": str(path),
+                    "valid": False,
+                    "errors": list(exc.issues),
+                    "warnings": [],
+                    "summary": None,
+                }
+            )
+            continue
+        results.append(
+            {
+                "path": str(path),
+                "valid": True,
+                "errors": [],
+                "warnings": credential_issues(plan, os.environ),
+                "summary": plan_summary(plan),
+            }
+        )
+    if fmt == "json":
+        document = {
+            "plans": [
+                {
+                    **r,
+                    "errors": [_issue_json(i) for i in r["errors"]],
+                    "warnings": [_issue_json(i) for i in r["warnings"]],
+                }
+                for r in results
+            ]
+        }
+        out.write(json.dumps(document, indent=2) + "\n")
+    else:
+        for result in results:
+            verdict = "valid" if result["valid"] else f"{len(result['errors'])} problem(s)"
+            out.write(f"{result['path']}: {verdict}\n")
+            for issue in result["errors"]:
+                out.write(f"  error: {result['path']}: {issue}\n")
+            for issue in result["warnings"]:
+                out.write(f"  warning: {issue}\n")
+            if result["summary"]:
+                out.write("\n".join(_render_summary(result["summary"])) + "\n")
+    return ExitCode.OK if all(r["valid"] for r in results) else ExitCode.USAGE
