@@ -168,7 +168,7 @@ def run(
         resume_dir=Path(resume) if resume else None,
         new=new,
         ignore_window=ignore_window,
-        log_format=log_format,
+        log_format="json" if log_format == "json" else "console" if log_format else None,
         log_level=log_level,
         progress=not no_progress,
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -70,56 +71,54 @@ def _render_summary(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _issue_json(issue: Issue) -> dict[str, str]:
-    return {"location": issue.location, "message": issue.message}
+@dataclass(frozen=True, slots=True)
+class PlanCheck:
+    """The verdict on one plan file."""
+
+    path: str
+    errors: tuple[Issue, ...] = ()
+    warnings: tuple[Issue, ...] = ()
+    summary: dict[str, Any] | None = None
+
+    @property
+    def valid(self) -> bool:
+        """No errors (warnings do not count)."""
+        return not self.errors
+
+    def as_json(self) -> dict[str, Any]:
+        """The machine-readable form of ``--format json``."""
+        return {
+            "path": self.path,
+            "valid": self.valid,
+            "errors": [{"location": i.location, "message": i.message} for i in self.errors],
+            "warnings": [{"location": i.location, "message": i.message} for i in self.warnings],
+            "summary": self.summary,
+        }
+
+
+def check_plan(path: Path) -> PlanCheck:
+    """Validate one plan file."""
+    try:
+        plan = load_plan(path)
+    except PlanError as exc:
+        return PlanCheck(str(path), errors=exc.issues)
+    warnings = tuple(credential_issues(plan, os.environ))
+    return PlanCheck(str(path), warnings=warnings, summary=plan_summary(plan))
 
 
 def validate_command(paths: list[Path], *, fmt: str, out: TextIO) -> int:
     """Validate each plan; exit 0 when all are valid, 2 when any is not."""
-    results = []
-    for path in paths:
-        try:
-            plan = load_plan(path)
-        except PlanError as exc:
-            results.append(
-                {
-                    "path": str(path),
-                    "valid": False,
-                    "errors": list(exc.issues),
-                    "warnings": [],
-                    "summary": None,
-                }
-            )
-            continue
-        results.append(
-            {
-                "path": str(path),
-                "valid": True,
-                "errors": [],
-                "warnings": credential_issues(plan, os.environ),
-                "summary": plan_summary(plan),
-            }
-        )
+    checks = [check_plan(path) for path in paths]
     if fmt == "json":
-        document = {
-            "plans": [
-                {
-                    **r,
-                    "errors": [_issue_json(i) for i in r["errors"]],
-                    "warnings": [_issue_json(i) for i in r["warnings"]],
-                }
-                for r in results
-            ]
-        }
-        out.write(json.dumps(document, indent=2) + "\n")
+        out.write(json.dumps({"plans": [c.as_json() for c in checks]}, indent=2) + "\n")
     else:
-        for result in results:
-            verdict = "valid" if result["valid"] else f"{len(result['errors'])} problem(s)"
-            out.write(f"{result['path']}: {verdict}\n")
-            for issue in result["errors"]:
-                out.write(f"  error: {result['path']}: {issue}\n")
-            for issue in result["warnings"]:
+        for check in checks:
+            verdict = "valid" if check.valid else f"{len(check.errors)} problem(s)"
+            out.write(f"{check.path}: {verdict}\n")
+            for issue in check.errors:
+                out.write(f"  error: {check.path}: {issue}\n")
+            for issue in check.warnings:
                 out.write(f"  warning: {issue}\n")
-            if result["summary"]:
-                out.write("\n".join(_render_summary(result["summary"])) + "\n")
-    return ExitCode.OK if all(r["valid"] for r in results) else ExitCode.USAGE
+            if check.summary:
+                out.write("\n".join(_render_summary(check.summary)) + "\n")
+    return ExitCode.OK if all(c.valid for c in checks) else ExitCode.USAGE

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Literal, TextIO
 
 import anyio
 import structlog
@@ -61,7 +61,7 @@ class RunOptions:
     resume_dir: Path | None = None
     new: bool = False
     ignore_window: bool = False
-    log_format: str | None = None
+    log_format: Literal["json", "console"] | None = None
     log_level: str = "info"
     progress: bool = True
 
@@ -143,9 +143,8 @@ def _execute(
     out: TextIO,
 ) -> int:
     progress_on = options.progress and sys.stderr.isatty()
-    stderr_format = options.log_format or ("console" if sys.stderr.isatty() else "json")
     configure_logging(
-        events_file=run_dir.events_file, stderr_format=stderr_format, level=options.log_level
+        events_file=run_dir.events_file, stderr_format=options.log_format, level=options.log_level
     )
     structlog.contextvars.bind_contextvars(run_id=run_dir.run_id)
     journal = Journal(run_dir.journal_file)

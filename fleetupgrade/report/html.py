@@ -1,0 +1,264 @@
+"""The report as one self-contained HTML file (``report.html``).
+
+It is mailed, attached to tickets and opened on air-gapped jump hosts, so it carries
+everything inline: CSS in one ``<style>``, the timeline as inline SVG, no script, no
+font, no image, no external reference of any kind. Every value from a vCenter or a plan
+goes through ``html.escape``. ``@media print`` rules keep it readable on paper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from fleetupgrade.outcomes import WaveStatus
+from fleetupgrade.report._format import (
+    OUTCOME_COLOURS,
+    describe_decision,
+    describe_threshold,
+    group_messages,
+    human_span,
+    human_time,
+    one_line,
+    outcome_key,
+    run_result,
+    totals_rows,
+)
+from fleetupgrade.report.model import Report, WaveReport
+from fleetupgrade.report.timeline import render_timeline_svg
+
+_CSS = """
+:root { color-scheme: light; }
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial,
+  sans-serif; color: #1f2328; margin: 24px auto; max-width: 1180px; padding: 0 16px; }
+h1 { font-size: 22px; margin: 0 0 8px; } h3 { font-size: 15px; margin: 18px 0 6px; }
+h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
+table { border-collapse: collapse; width: 100%; margin: 6px 0; font-size: 13px; }
+th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
+td { overflow-wrap: anywhere; } /* long task ids must not widen the page */
+th { background: #f6f8fa; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+dl.meta { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; margin: 0; }
+dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; overflow-wrap: anywhere; }
+.result { font-size: 16px; font-weight: 700; padding: 6px 10px; border-radius: 4px;
+  display: inline-block; margin: 10px 0 0; background: #f6f8fa; border-left: 6px solid #777; }
+.result.succeeded { border-color: #2e7d32; } .result.halted { border-color: #c62828; }
+.result.completed_with_failures { border-color: #e64a19; }
+.result.stopped { border-color: #1565c0; }
+.chips { display: flex; flex-wrap: wrap; gap: 6px; padding: 0; list-style: none; }
+.chips li { border: 1px solid #d0d7de; border-radius: 4px; padding: 2px 8px; }
+.badge { border-left: 0.8em solid var(--c, #777); padding-left: 6px; white-space: nowrap; }
+.halt { background: #fdecea; border: 1px solid #c62828; padding: 8px 12px; border-radius: 4px; }
+.nowrap { white-space: nowrap; } .muted { color: #57606a; }
+code, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; }
+.timeline { width: 100%; height: auto; display: block; }
+.timeline text { font-size: 11px; fill: #1f2328; }
+.timeline text.sv { text-anchor: end; } .timeline text.tick { text-anchor: middle; fill: #57606a; }
+.timeline text.vc { font-weight: 700; }
+.timeline text.nolabel { fill: #57606a; font-style: italic; }
+.timeline text.wave { fill: #6e7781; font-style: italic; }
+.timeline rect.group { fill: #f6f8fa; } .timeline line.grid { stroke: #eaeef2; }
+.timeline line.wave { stroke: #8c959f; stroke-dasharray: 4 3; }
+.timeline rect.open { fill-opacity: 0.55; stroke: #1f2328; stroke-dasharray: 3 2; }
+.timeline circle.none { fill: #ffffff; stroke-width: 2; }
+@media print {
+  @page { size: A4 landscape; margin: 12mm; }
+  body { margin: 0; max-width: none; font-size: 10pt; color: #000; }
+  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  h2 { break-after: avoid; } h3 { break-after: avoid; }
+  tr, .halt, li { break-inside: avoid; } thead { display: table-header-group; }
+  section#timeline { break-inside: avoid; }
+}
+"""
+
+
+_WAVE_COLOURS = {
+    WaveStatus.COMPLETED: "#2e7d32",
+    WaveStatus.HALTED: "#c62828",
+    WaveStatus.STOPPED: "#1565c0",
+    WaveStatus.NOT_STARTED: "#9e9e9e",
+}
+
+
+def _css() -> str:
+    colours = [(f"o-{key}", colour) for key, colour in OUTCOME_COLOURS.items()]
+    colours += [(f"w-{key}", colour) for key, colour in _WAVE_COLOURS.items()]
+    return _CSS + "\n".join(f".{cls} {{ --c: {colour}; }}" for cls, colour in colours) + "\n"
+
+
+def _e(text: str | None) -> str:
+    return escape(one_line(text))
+
+
+def _badge(key: str, text: str | None = None, prefix: str = "o") -> str:
+    return f'<span class="badge {prefix}-{escape(key)}">{escape(text or key)}</span>'
+
+
+def _table(headers: tuple[str, ...], rows: Sequence[Sequence[str]], num: frozenset[int]) -> str:
+    head = "".join(f"<th>{h}</th>" for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{cell}</td>' if i in num else f"<td>{cell}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _header(report: Report) -> str:
+    took = human_span(report.started_at, report.finished_at)
+    meta = [
+        ("Plan", f"{_e(report.plan.name)} <span class=muted>({_e(report.plan.path)})</span>"),
+        ("Plan sha256", f'<span class="mono">{_e(report.plan.sha256)}</span>'),
+        ("Run id", f'<span class="mono">{_e(report.run_id)}</span>'),
+        ("Mode", _e(report.mode)),
+        ("Started", human_time(report.started_at)),
+        (
+            "Finished",
+            human_time(report.finished_at, "not yet") + (f" (took {took})" if took else ""),
+        ),
+    ]
+    items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in meta)
+    result_cls = escape(str(report.result or "partial"))
+    return (
+        f"<header><h1>Supervisor upgrade report: {_e(report.plan.name)}</h1>"
+        f'<dl class="meta">{items}</dl>'
+        f'<p class="result {result_cls}">Result: {escape(run_result(report))}</p></header>'
+    )
+
+
+def _totals(report: Report) -> str:
+    chips = "".join(
+        f"<li>{_badge(key) if key != 'total' else 'total'} <b>{count}</b></li>"
+        for key, count in totals_rows(report)
+    )
+    return f'<section id="totals"><h2>Totals</h2><ul class="chips">{chips}</ul></section>'
+
+
+def _timeline(report: Report) -> str:
+    svg = render_timeline_svg(report)
+    if not svg:
+        return ""
+    seen = {outcome_key(sv.outcome) for _, sv in report.supervisors()}
+    legend = "".join(f"<li>{_badge(k)}</li>" for k in OUTCOME_COLOURS if k in seen)
+    return (
+        '<section id="timeline"><h2>Timeline</h2>'
+        '<p class="muted">Every upgrade by vCenter, UTC; dashed bars were still running when '
+        "the report was written; dashed lines mark wave starts.</p>"
+        f'{svg}<ul class="chips">{legend}</ul></section>'
+    )
+
+
+def _wave(report: Report, wave: WaveReport) -> str:
+    parts = [
+        f"<h3>Wave {_e(wave.name)}: {_badge(str(wave.status), prefix='w')}</h3>",
+        f'<p class="muted">{escape(describe_threshold(wave.threshold))}; '
+        f"{wave.precheck_errors} precheck error(s), {wave.upgrade_failures} upgrade failure(s); "
+        f"{human_time(wave.started_at, 'never started')} to "
+        f"{human_time(wave.finished_at, 'not yet')}</p>",
+    ]
+    decision = report.halting_decision(wave.name)
+    if wave.status == WaveStatus.HALTED:
+        why = _e(describe_decision(decision)) if decision else "no decision was recorded"
+        parts.append(
+            '<p class="halt"><b>Halted.</b> No new upgrade was started in this wave and later '
+            f"waves did not start. Decision: {why}.</p>"
+        )
+    rows = [
+        (
+            _e(sv.label),
+            _e(sv.vcenter),
+            f'<span class="nowrap">{_e(sv.from_version) or "?"} → '
+            f"{_e(sv.to_version) or '?'}</span>",
+            _badge(outcome_key(sv.outcome)),
+            _e(sv.reason),
+            f'<span class="mono">{_e(sv.task_id)}</span>',
+            f'<span class="nowrap">{human_span(sv.started_at, sv.finished_at)}</span>',
+        )
+        for sv in wave.supervisors
+    ]
+    headers = ("Supervisor", "vCenter", "From → To", "Outcome", "Reason", "Task", "Took")
+    parts.append(_table(headers, rows, frozenset()))
+    return "".join(parts)
+
+
+def _messages(report: Report) -> str:
+    groups = group_messages(report)
+    if not groups:
+        return ""
+    parts = ['<section id="messages"><h2>Precheck messages</h2>']
+    for group in groups:
+        hits = "".join(
+            f"<li><b>{_e(h.supervisor)}</b> ({_e(h.vcenter)}, wave {_e(h.wave)}): {_e(h.text)}</li>"
+            for h in group.hits
+        )
+        parts.append(
+            f'<h3>{_e(group.severity)}: <span class="mono">{_e(group.id)}</span> '
+            f"({len(group.hits)} Supervisor(s))</h3><ul>{hits}</ul>"
+        )
+    return "".join(parts) + "</section>"
+
+
+def _decisions(report: Report) -> str:
+    if not report.decisions:
+        return ""
+    rows = [
+        (
+            human_time(d.at),
+            _e(d.wave),
+            _e(d.rule),
+            str(d.errors),
+            str(d.failures),
+            str(d.size),
+            f"{d.limit:g}",
+            _badge("precheck_error" if d.verdict == "halt" else "upgraded", d.verdict),
+        )
+        for d in report.decisions
+    ]
+    headers = ("At", "Wave", "Rule", "Errors", "Failures", "Size", "Limit", "Verdict")
+    table = _table(headers, rows, frozenset({3, 4, 5, 6}))
+    return f'<section id="decisions"><h2>Threshold decisions</h2>{table}</section>'
+
+
+def _vcenters(report: Report) -> str:
+    if not report.vcenters:
+        return ""
+    rows = [
+        (
+            _e(vc.name),
+            f'<span class="mono">{_e(vc.url)}</span>',
+            str(vc.requests),
+            str(vc.retries),
+            str(vc.errors),
+        )
+        for vc in report.vcenters
+    ]
+    table = _table(("vCenter", "URL", "Requests", "Retries", "Errors"), rows, frozenset({2, 3, 4}))
+    return f'<section id="vcenters"><h2>vCenters</h2>{table}</section>'
+
+
+def render_html(report: Report) -> str:
+    """The whole report as one HTML document, ending with a newline."""
+    waves = "".join(_wave(report, wave) for wave in report.waves)
+    title = f"fleetupgrade report: {_e(report.plan.name)} ({_e(report.run_id)})"
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{title}</title>\n<style>{_css()}</style>\n</head>\n<body>\n"
+        + _header(report)
+        + "\n"
+        + _totals(report)
+        + "\n"
+        + _timeline(report)
+        + "\n"
+        + f'<section id="waves"><h2>Waves</h2>{waves}</section>\n'
+        + _messages(report)
+        + "\n"
+        + _decisions(report)
+        + "\n"
+        + _vcenters(report)
+        + f'\n<footer class="muted"><p>report.json schema {report.schema_version}</p></footer>'
+        + "\n</body>\n</html>\n"
+    )
