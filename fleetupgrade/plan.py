@@ -173,8 +173,8 @@ class Threshold:
     def rule(self) -> str:
         """The rule as the decision log records it."""
         if self.kind == "count":
-            return f"errors > {self.limit}"
-        return f"errors*100 > {self.limit}*size"
+            return f"max_precheck_errors: errors > {self.limit}"
+        return f"max_precheck_error_percent: errors*100 > {self.limit}*size"
 
     def describe(self, size: int) -> str:
         """``10% of 18 → halts at the 2nd ERROR`` — the arithmetic an operator checks."""

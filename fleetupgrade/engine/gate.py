@@ -50,7 +50,7 @@ class WaveGate:
         verdict = "halt" if by_errors or by_failures else "continue"
         rule = self.threshold.rule
         if self.max_upgrade_failures is not None:
-            rule = f"{rule} or failures > {self.max_upgrade_failures}"
+            rule = f"{rule}; max_upgrade_failures: failures > {self.max_upgrade_failures}"
         self.journal.add_decision(
             DecisionRecord(
                 at=utcnow(),

@@ -22,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from fleetupgrade.logs import redact_text
 from fleetupgrade.outcomes import Outcome, WaveStatus
 
 _SCHEMA = """
@@ -252,7 +253,7 @@ class Journal:
 
     # -- supervisors --------------------------------------------------------------------
     def save(self, record: SupervisorRecord) -> None:
-        """Commit a Supervisor's row as it is now."""
+        """Commit a Supervisor's row as it is now (text from vCenters is redacted first)."""
         values = {
             "wave": record.wave,
             "position": record.position,
@@ -265,13 +266,15 @@ class Journal:
             "to_version": record.to_version,
             "phase": record.phase.value,
             "outcome": None if record.outcome is None else record.outcome.value,
-            "reason": record.reason,
+            "reason": None if record.reason is None else redact_text(record.reason),
             "task_id": record.task_id,
             "intent_at": _ts(record.intent_at),
             "started_at": _ts(record.started_at),
             "finished_at": _ts(record.finished_at),
             "progress": record.progress,
-            "messages": json.dumps([[m.severity, m.id, m.text] for m in record.messages]),
+            "messages": json.dumps(
+                [[m.severity, m.id, redact_text(m.text)] for m in record.messages]
+            ),
         }
         assignments = ", ".join(f"{name} = :{name}" for name in values)
         with self._tx() as db:

@@ -22,7 +22,9 @@ def _status(*args: str) -> tuple[int, str]:
 def test_status_of_a_finished_run(start_sim: Any, fleet_cli: Any, tmp_path: Path) -> None:
     """After a run, status shows its result, exit code and per-wave counts."""
     sim = start_sim(scenario({"vc-east": [sup("supervisor-1"), sup("supervisor-2")]}))
-    plan = PlanSpec(waves=[{"name": "w", "supervisors": refs("vc-east", "supervisor-1", "supervisor-2")}])
+    plan = PlanSpec(
+        waves=[{"name": "w", "supervisors": refs("vc-east", "supervisor-1", "supervisor-2")}]
+    )
     result = fleet_cli("run", str(plan.write(tmp_path, sim)))
     code, output = _status("--runs-dir", str(result.runs_dir))
     assert code == 0
