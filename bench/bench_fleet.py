@@ -4,7 +4,7 @@ Measures wall time and peak memory of one process that serves the simulator AND 
 the engine against it, for a generated fleet (default 500 vCenters × 20 Supervisors, the
 size the simulator must serve). Prints one JSON line; bench/README.md keeps the figures.
 
-    python bench/bench_fleet.py --vcenters 500 --per-vcenter 20 --speed 10000
+    python bench/bench_fleet.py --vcenters 500 --per-vcenter 20 --speed 100 --poll-interval 5m
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 
 def write_inputs(
-    directory: Path, vcenters: int, per_vcenter: int, speed: float, concurrent: int
+    directory: Path, vcenters: int, per_vcenter: int, speed: float, concurrent: int, poll: str
 ) -> Path:
     """A generated scenario and a plan with one wave per 100 vCenters."""
     scenario = directory / "scenario.toml"
@@ -48,7 +48,7 @@ failure_rate = 0.0
         "[defaults]",
         'desired_version = "9.1.0"',
         f"max_concurrent_per_vcenter = {concurrent}",
-        'poll_interval = "30s"',
+        f'poll_interval = "{poll}"',
     ]
     for name in names:
         lines += [
@@ -80,13 +80,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--vcenters", type=int, default=500)
     parser.add_argument("--per-vcenter", type=int, default=20)
-    parser.add_argument("--speed", type=float, default=10000.0)
+    parser.add_argument("--speed", type=float, default=100.0)
+    parser.add_argument("--poll-interval", default="5m", help="plan poll_interval (simulated)")
     parser.add_argument("--concurrent", type=int, default=5)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         scenario = write_inputs(
-            directory, args.vcenters, args.per_vcenter, args.speed, args.concurrent
+            directory,
+            args.vcenters,
+            args.per_vcenter,
+            args.speed,
+            args.concurrent,
+            args.poll_interval,
         )
         started = time.perf_counter()
         completed = subprocess.run(

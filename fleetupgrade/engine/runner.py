@@ -134,7 +134,6 @@ class Runner:
                     def stop(reason: str) -> None:
                         nonlocal stop_requested
                         stop_requested = True
-                        control.stopping = True
                         control.close_launches(reason)
                         waves_scope.cancel()
 

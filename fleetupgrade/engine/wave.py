@@ -33,7 +33,6 @@ class RunControl:
     """Run-wide switches every worker consults right before it fires."""
 
     launches_closed: str | None = None  # why no new job may be created (window closed, stop)
-    stopping: bool = False
 
     def close_launches(self, reason: str) -> None:
         """From now on, nothing new is fired."""
@@ -127,7 +126,8 @@ class WaveRunner:
                 for _ in range(min(self.plan.max_concurrent_for(vcenter), len(queue))):
                     tg.start_soon(worker, queue)
 
-        gate.evaluate()
+        if not gate.halted:
+            gate.evaluate()  # the wave's closing verdict in the decision log
         status = WaveStatus.HALTED if gate.halted else WaveStatus.COMPLETED
         if not gate.halted and self.control.launches_closed is not None:
             rows = self.journal.supervisors(self.wave.name)
