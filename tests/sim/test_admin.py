@@ -127,11 +127,28 @@ async def test_plain_http(launch: Launch) -> None:
     assert (await served.vc().request("GET", f"{SW}/upgrades")).status == 200
 
 
+def _three_free_ports() -> int:
+    """A port P such that P, P+1 and P+2 are free right now (the layout needs a run)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port + 2 > 65535:
+            continue
+        try:
+            with socket.socket() as one, socket.socket() as two, socket.socket() as three:
+                for sock, offset in ((one, 0), (two, 1), (three, 2)):
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    sock.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        return port
+    raise AssertionError("no run of three free ports found")
+
+
 async def test_fixed_port_layout(launch: Launch) -> None:
     """With port P the admin API is on P and the vCenters on P+1, P+2, …."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = _three_free_ports()
     toml = '[[vcenters]]\nname = "a"\n[[vcenters]]\nname = "b"\n'
     served = await launch(toml, port=port, login=False)
     assert served.sim.admin_url == f"https://127.0.0.1:{port}/admin"
