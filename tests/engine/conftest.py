@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from click.testing import CliRunner
 
 from fleetupgrade.cli import cli
 from fleetupgrade.sim import RunningSimulator, parse_scenario, run_simulator
+from fleetupgrade.vcenter import VCenterClient, VCenterEndpoint
 
 PASSWORD_ENV = "FLEETUPGRADE_TEST_PASSWORD"
 SIM_PASSWORD = "sim-password"
@@ -92,6 +94,23 @@ class SimThread:
             self.running.set_faults(vcenter, **changes), self._loop
         )
         future.result(10)
+
+
+def start_job(sim: SimThread, vcenter: str, supervisor: str, version: str) -> None:
+    """Start an upgrade job before the run under test, with the real client."""
+
+    async def create() -> None:
+        endpoint = VCenterEndpoint(
+            name=vcenter,
+            url=sim.url(vcenter),
+            username="administrator@vsphere.local",
+            password="sim-password",
+            ca_file=sim.ca_file,
+        )
+        async with VCenterClient(endpoint) as client:
+            await client.create_upgrade_job(supervisor, version, ignore_precheck_warnings=False)
+
+    anyio.run(create)
 
 
 async def _call(function: Any) -> Any:

@@ -6,30 +6,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 import trustme
 
-from fleetupgrade.vcenter import VCenterClient, VCenterEndpoint
-from tests.engine.conftest import PlanSpec, SimThread
+from tests.engine.conftest import PlanSpec, start_job
 from tests.engine.scenarios import error_check, refs, scenario, sup, warning_check
-
-
-def _start_job(sim: SimThread, vcenter: str, supervisor: str, version: str) -> None:
-    """Put a Supervisor into a state before the dry run, with the real client."""
-
-    async def create() -> None:
-        endpoint = VCenterEndpoint(
-            name=vcenter,
-            url=sim.url(vcenter),
-            username="administrator@vsphere.local",
-            password="sim-password",
-            ca_file=sim.ca_file,
-        )
-        async with VCenterClient(endpoint) as client:
-            await client.create_upgrade_job(supervisor, version, ignore_precheck_warnings=False)
-
-    anyio.run(create)
 
 
 def test_dry_run_classifies_and_never_creates(
@@ -56,9 +37,9 @@ def test_dry_run_classifies_and_never_creates(
             faults={"vc-west": {"down": True}},
         )
     )
-    _start_job(sim, "vc-east", "supervisor-4", "9.1.0")
-    _start_job(sim, "vc-east", "supervisor-5", "9.2.0")
-    _start_job(sim, "vc-east", "supervisor-6", "9.1.0")
+    start_job(sim, "vc-east", "supervisor-4", "9.1.0")
+    start_job(sim, "vc-east", "supervisor-5", "9.2.0")
+    start_job(sim, "vc-east", "supervisor-6", "9.1.0")
     deadline = time.monotonic() + 20
     while sim.stats()["supervisors"]["vc-east/supervisor-6"]["state"] != "ERROR":
         assert time.monotonic() < deadline

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fleetupgrade.engine.rundir import PlanLock
-from tests.engine.conftest import PlanSpec
+from tests.engine.conftest import PlanSpec, start_job
 from tests.engine.scenarios import error_check, refs, scenario, sup, warning_check
 
 
@@ -285,3 +286,48 @@ def test_simulate_derives_a_scenario_from_the_plan(fleet_cli: Any, tmp_path: Pat
     result = fleet_cli("run", str(plan.write(tmp_path, None)), "--simulate")
     assert result.exit_code == 0, result.output
     assert set(result.outcomes().values()) == {"upgraded"}
+
+
+def test_upgrade_in_progress_is_adopted_not_fired_again(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """A job already running toward the desired version is watched, never created twice;
+    one toward another version, or a Supervisor in ERROR, is ``rejected``."""
+    sim = start_sim(
+        scenario(
+            {
+                "vc-east": [
+                    sup("supervisor-1", upgrade_duration="120s"),
+                    sup(
+                        "supervisor-2",
+                        upgrade_duration="100000s",
+                        available_versions=["9.1.0", "9.2.0"],
+                    ),
+                    sup("supervisor-3", fail_at_percent=5),
+                ]
+            }
+        )
+    )
+    start_job(sim, "vc-east", "supervisor-1", "9.1.0")
+    start_job(sim, "vc-east", "supervisor-2", "9.2.0")
+    start_job(sim, "vc-east", "supervisor-3", "9.1.0")
+    while sim.stats()["supervisors"]["vc-east/supervisor-3"]["state"] != "ERROR":
+        time.sleep(0.05)
+    plan = PlanSpec(
+        waves=[
+            {
+                "name": "w",
+                "max_precheck_errors": 5,
+                "supervisors": refs("vc-east", "supervisor-1", "supervisor-2", "supervisor-3"),
+            }
+        ],
+        defaults={"max_concurrent_per_vcenter": 3},
+    )
+    result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    assert result.outcomes() == {
+        "vc-east/supervisor-1": "upgraded",
+        "vc-east/supervisor-2": "rejected",
+        "vc-east/supervisor-3": "rejected",
+    }
+    assert sim.stats()["creates"] == {f"vc-east/supervisor-{i}": 1 for i in (1, 2, 3)}
+    assert any(e["event"] == "upgrade_adopted" for e in result.events())
