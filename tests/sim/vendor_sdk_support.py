@@ -1,6 +1,6 @@
 """Support for driving the simulator with the vendor SDK in plain-JSON mode, plus a strict checker.
 
-* :class:`SimThread` serves a scenario from a background thread with its own event loop
+* :class:`SimThread` (from ``tests.simthread``) serves a scenario from a background thread
   (the SDK is synchronous, built on ``requests``).
 * :class:`VendorClient` builds the 9.1.1.0 stubs over REST and switches each one to the
   plain-JSON ("swagger") mode that real ``/api`` needs (vcenter-api.md §8.1).
@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import threading
@@ -24,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from fleetupgrade.sim import RunningSimulator, parse_scenario, run_simulator
+from tests.simthread import SimThread
 
 with warnings.catch_warnings():
     # the runtime uses the deprecated importlib.resources.read_binary on first import
@@ -47,79 +46,6 @@ with warnings.catch_warnings():
 
 SESSION_HEADER = "vmware-api-session-id"
 T = TypeVar("T")
-
-
-# --- the simulator in a thread (pattern of tests/engine/conftest.py) ------------------------
-
-
-class SimThread:
-    """The simulator serving from its own thread and event loop."""
-
-    def __init__(self, scenario_text: str, workdir: Path) -> None:
-        self._scenario = parse_scenario(scenario_text)
-        self._workdir = workdir
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self.sim: RunningSimulator | None = None
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self) -> None:
-        async def main() -> None:
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            async with run_simulator(self._scenario, workdir=self._workdir) as sim:
-                self.sim = sim
-                self._ready.set()
-                await self._stop.wait()
-
-        try:
-            asyncio.run(main())
-        except BaseException as exc:  # surfaced to the test thread
-            self._error = exc
-            self._ready.set()
-
-    def start(self) -> SimThread:
-        self._thread.start()
-        assert self._ready.wait(20), "simulator did not start"
-        if self._error is not None:
-            raise self._error
-        return self
-
-    def close(self) -> None:
-        if self._loop is not None and self._stop is not None:
-            self._loop.call_soon_threadsafe(self._stop.set)
-        self._thread.join(10)
-
-    @property
-    def running(self) -> RunningSimulator:
-        assert self.sim is not None
-        return self.sim
-
-    def url(self, vcenter: str) -> str:
-        return self.running.vcenter_urls[vcenter]
-
-    @property
-    def ca_file(self) -> Path:
-        assert self.running.ca_file is not None
-        return self.running.ca_file
-
-    def stats(self) -> dict[str, Any]:
-        assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(_call(self.running.stats), self._loop)
-        return future.result(10)
-
-    def set_faults(self, vcenter: str, **changes: Any) -> None:
-        assert self._loop is not None
-        future = asyncio.run_coroutine_threadsafe(
-            self.running.set_faults(vcenter, **changes), self._loop
-        )
-        future.result(10)
-
-
-async def _call(function: Any) -> Any:
-    return function()
 
 
 # --- the wire log ---------------------------------------------------------------------------
