@@ -12,9 +12,9 @@ carrying every issue.
 from __future__ import annotations
 
 import hashlib
-import os
+import math
+import re
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
@@ -22,47 +22,56 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    PlainSerializer,
     PrivateAttr,
+    StrictBool,
     ValidationError,
-    ValidationInfo,
-    field_validator,
 )
-from pydantic.json_schema import WithJsonSchema
+from pydantic.json_schema import GenerateJsonSchema
 
-from fleetupgrade.durations import format_duration, parse_duration
-from fleetupgrade.errors import CredentialsError, Issue, PlanError
+from fleetupgrade.durations import format_duration
+from fleetupgrade.errors import Issue, PlanError
+from fleetupgrade.plancredentials import credential_issues, resolve_credentials
+from fleetupgrade.planfields import (
+    Count,
+    EnvName,
+    Name,
+    NonEmpty,
+    NonNegativeDuration,
+    OffsetDateTime,
+    Percent,
+    PlanPath,
+    PositiveDuration,
+    Slots,
+    plan_version,
+)
 from fleetupgrade.planrules import cross_check, issues_from_validation
 
-NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
-DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$"
-
-
-def _duration(value: Any) -> Any:
-    if isinstance(value, str):
-        return parse_duration(value)
-    if isinstance(value, timedelta):
-        return value
-    raise ValueError(f"a duration is a string like '90s', '15m' or '4h', not {value!r}")
-
-
-Duration = Annotated[
-    timedelta,
-    BeforeValidator(_duration),
-    PlainSerializer(format_duration, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["90s", "15m"]}),
+__all__ = [
+    "Defaults",
+    "Plan",
+    "SupervisorRef",
+    "Threshold",
+    "VCenterConfig",
+    "Wave",
+    "Window",
+    "credential_issues",
+    "load_plan",
+    "parse_plan",
+    "plan_json_schema",
+    "resolve_credentials",
 ]
-PositiveDuration = Annotated[Duration, Field(gt=timedelta(0))]
-Name = Annotated[str, Field(pattern=NAME_PATTERN, min_length=1, max_length=63)]
-NonEmpty = Annotated[str, Field(min_length=1)]
+
+_TOML_AT = re.compile(
+    r"^(?P<what>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$"
+)
 
 
 class _Model(BaseModel):
+    # Scalars are strict (StrictInt, StrictStr, ...): "3" is not 3 and "yes" is not true.
     model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
 
@@ -70,10 +79,10 @@ class Defaults(_Model):
     """Settings every Supervisor and wave inherits unless it overrides them."""
 
     desired_version: NonEmpty | None = None
-    ignore_precheck_warnings: bool = False
-    max_concurrent_per_vcenter: Annotated[int, Field(ge=1)] = 1
-    max_concurrent_total: Annotated[int, Field(ge=0)] = 0
-    max_precheck_errors: Annotated[int, Field(ge=0)] = 0
+    ignore_precheck_warnings: StrictBool = False
+    max_concurrent_per_vcenter: Slots = 1
+    max_concurrent_total: Count = 0
+    max_precheck_errors: Count = 0
     poll_interval: PositiveDuration = timedelta(seconds=30)
     upgrade_timeout: PositiveDuration = timedelta(hours=4)
     stall_timeout: PositiveDuration = timedelta(minutes=30)
@@ -83,20 +92,9 @@ class Defaults(_Model):
 class Window(_Model):
     """The maintenance window: wait for ``start``; no new job after ``end``; watch until grace."""
 
-    start: AwareDatetime
-    end: AwareDatetime
-    grace: Annotated[Duration, Field(ge=timedelta(0))] = timedelta(0)
-
-
-def _resolve_path(value: Any, info: ValidationInfo) -> Any:
-    """Paths in a plan are relative to the plan file."""
-    base = (info.context or {}).get("base")
-    if isinstance(value, str) and base is not None:
-        return (Path(base) / value).resolve()
-    return value
-
-
-PlanPath = Annotated[Path, BeforeValidator(_resolve_path)]
+    start: OffsetDateTime
+    end: OffsetDateTime
+    grace: NonNegativeDuration = timedelta(0)
 
 
 class VCenterConfig(_Model):
@@ -105,12 +103,12 @@ class VCenterConfig(_Model):
     name: Name
     url: NonEmpty
     username: NonEmpty | None = None
-    username_env: NonEmpty | None = None
-    password_env: NonEmpty | None = None
+    username_env: EnvName | None = None
+    password_env: EnvName | None = None
     password_file: PlanPath | None = None
     ca_file: PlanPath | None = None
     tls_thumbprint: NonEmpty | None = None
-    max_concurrent: Annotated[int, Field(ge=1)] | None = None
+    max_concurrent: Slots | None = None
 
 
 class SupervisorRef(_Model):
@@ -120,7 +118,7 @@ class SupervisorRef(_Model):
     id: NonEmpty | None = None
     name: NonEmpty | None = None
     desired_version: NonEmpty | None = None
-    ignore_precheck_warnings: bool | None = None
+    ignore_precheck_warnings: StrictBool | None = None
 
     @property
     def label(self) -> str:
@@ -132,24 +130,33 @@ class Wave(_Model):
     """Supervisors upgraded together, halted by its precheck threshold."""
 
     name: Name
-    max_precheck_errors: Annotated[int, Field(ge=0)] | None = None
-    max_precheck_error_percent: Annotated[float, Field(gt=0, le=100)] | None = None
-    max_upgrade_failures: Annotated[int, Field(ge=0)] | None = None
+    max_precheck_errors: Count | None = None
+    max_precheck_error_percent: Percent | None = None
+    max_upgrade_failures: Count | None = None
     pause_after: PositiveDuration | None = None
     supervisors: Annotated[tuple[SupervisorRef, ...], Field(min_length=1)]
-
-    @field_validator("max_precheck_error_percent", mode="before")
-    @classmethod
-    def _exact_percent(cls, value: Any) -> Any:
-        """Keep the percentage as written (``bool`` is not a number here)."""
-        if isinstance(value, bool):
-            raise ValueError("a percentage is a number, not true/false")  # noqa: TRY004 - pydantic wants ValueError
-        return value
 
 
 def _ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
+
+
+def _decimal(value: int | Fraction) -> str:
+    """A limit as the operator wrote it (``12.5``, not ``25/2`` nor a rounded float)."""
+    value = Fraction(value)
+    rest, twos, fives = value.denominator, 0, 0
+    while rest % 2 == 0:
+        rest, twos = rest // 2, twos + 1
+    while rest % 5 == 0:
+        rest, fives = rest // 5, fives + 1
+    if rest != 1:  # not a terminating decimal (never from TOML text): say it exactly
+        return str(value)
+    places = max(twos, fives)
+    digits = str(abs(value.numerator) * 10**places // value.denominator).rjust(places + 1, "0")
+    whole, fraction = digits[: len(digits) - places], digits[len(digits) - places :]
+    sign = "-" if value < 0 else ""
+    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,21 +174,25 @@ class Threshold:
 
     def halting_error_count(self, size: int) -> int | None:
         """The smallest number of ERRORs that halts the wave (None: it never halts)."""
-        return next((e for e in range(1, size + 1) if self.halts(e, size)), None)
+        if self.kind == "count":
+            first = int(self.limit) + 1
+        else:  # smallest E with E*100 > limit*size
+            first = math.floor(Fraction(self.limit) * size / 100) + 1
+        return first if 1 <= first <= size else None
 
     @property
     def rule(self) -> str:
         """The rule as the decision log records it."""
         if self.kind == "count":
             return f"max_precheck_errors: errors > {self.limit}"
-        return f"max_precheck_error_percent: errors*100 > {self.limit}*size"
+        return f"max_precheck_error_percent: errors*100 > {_decimal(self.limit)}*size"
 
     def describe(self, size: int) -> str:
         """``10% of 18 → halts at the 2nd ERROR`` — the arithmetic an operator checks."""
         head = (
             f"max {self.limit} ERROR(s)"
             if self.kind == "count"
-            else f"{float(self.limit):g}% of {size}"
+            else f"{_decimal(self.limit)}% of {size}"
         )
         at = self.halting_error_count(size)
         return f"{head} → " + (
@@ -192,7 +203,7 @@ class Threshold:
 class Plan(_Model):
     """A whole plan: vCenters, defaults, an optional window, and the ordered waves."""
 
-    version: Literal[1]
+    version: Annotated[Literal[1], BeforeValidator(plan_version)]
     name: Name
     defaults: Defaults = Field(default_factory=Defaults)
     window: Window | None = None
@@ -219,8 +230,11 @@ class Plan(_Model):
         return self._source_text
 
     def vcenter(self, name: str) -> VCenterConfig:
-        """The vCenter of that name."""
-        return next(v for v in self.vcenters if v.name == name)
+        """The vCenter of that name (KeyError if the plan has none)."""
+        for vcenter in self.vcenters:
+            if vcenter.name == name:
+                return vcenter
+        raise KeyError(f"plan {self.name} has no vCenter {name!r}")
 
     def max_concurrent_for(self, vcenter: str) -> int:
         """How many jobs may be in flight on this vCenter."""
@@ -250,21 +264,30 @@ class Plan(_Model):
 
 
 def _toml_error(source: str, exc: tomllib.TOMLDecodeError) -> PlanError:
-    return PlanError(source, [Issue("", f"TOML syntax error: {exc}")])
+    """A syntax error located like every other issue: ``line 3, column 7``."""
+    match = _TOML_AT.match(str(exc))
+    if match is None:
+        return PlanError(source, [Issue("", f"TOML syntax error: {exc}")])
+    where = f"line {match['line']}, column {match['col']}" if match["line"] else "end of file"
+    return PlanError(source, [Issue(where, f"TOML syntax error: {match['what']}")])
 
 
 def parse_plan(text: str, *, source: str, base: Path) -> Plan:
     """Validate plan text; ``base`` is the directory relative paths start from."""
     try:
-        data = tomllib.loads(text)
+        data = tomllib.loads(text.removeprefix("\ufeff"))  # editors on Windows add a BOM
     except tomllib.TOMLDecodeError as exc:
         raise _toml_error(source, exc) from None
+    except RecursionError:
+        raise PlanError(source, [Issue("", "TOML nested too deeply")]) from None
     issues = cross_check(data, base)
     plan = None
     try:
         plan = Plan.model_validate(data, context={"base": base})
     except ValidationError as exc:
         issues = issues_from_validation(exc, Plan) + issues
+    except RecursionError:
+        issues = [Issue("", "plan nested too deeply"), *issues]
     errors = [i for i in _unique(issues) if i.severity == "error"]
     if errors or plan is None:
         raise PlanError(source, errors or [Issue("", "invalid plan")])
@@ -287,76 +310,70 @@ def load_plan(path: Path | str) -> Plan:
     source = str(path)
     try:
         raw = path.read_bytes()
-    except OSError as exc:
-        raise PlanError(
-            source, [Issue("", f"cannot read the plan: {exc.strerror or exc}")]
-        ) from None
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise PlanError(source, [Issue("", f"cannot read the plan: {reason}")]) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise PlanError(
             source, [Issue("", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
         ) from None
-    plan = parse_plan(text, source=source, base=path.resolve().parent)
-    plan._path = path.resolve()
+    absolute = path.resolve()
+    plan = parse_plan(text, source=source, base=absolute.parent)
+    plan._path = absolute
     plan._sha256 = hashlib.sha256(raw).hexdigest()
     plan._source_text = text
     return plan
 
 
+def _without_null(node: Any) -> Any:
+    """TOML has no null: ``X | None`` means "key absent", so the schema offers only X."""
+    if isinstance(node, list):
+        return [_without_null(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _without_null(value) for key, value in node.items()}
+    options = node.get("anyOf")
+    if isinstance(options, list) and {"type": "null"} in options:
+        rest = [option for option in options if option != {"type": "null"}]
+        del node["anyOf"]
+        node = {**rest[0], **node} if len(rest) == 1 else {"anyOf": rest, **node}
+    if node.get("default", 0) is None:
+        del node["default"]
+    return node
+
+
+class _TomlSchema(GenerateJsonSchema):
+    """Defaults as a plan spells them: ``"30s"``, not ISO 8601 ``"PT30S"``."""
+
+    def encode_default(self, dft: Any) -> Any:
+        """Durations in plan syntax; everything else as pydantic encodes it."""
+        if isinstance(dft, timedelta):
+            return format_duration(dft)
+        return super().encode_default(dft)
+
+
+def _one_of(*keys: str) -> dict[str, Any]:
+    return {"oneOf": [{"required": [key]} for key in keys]}
+
+
 def plan_json_schema() -> dict[str, Any]:
-    """The JSON Schema of the TOML a plan file holds (for editors such as taplo)."""
-    schema = Plan.model_json_schema(mode="validation")
+    """The JSON Schema of the TOML a plan file holds (for editors such as taplo).
+
+    The rules JSON Schema can say are in it too (exactly one of ``id`` / ``name``, ...),
+    so an editor flags what ``validate`` would; references and duplicates it cannot say.
+    """
+    schema: dict[str, Any] = _without_null(
+        Plan.model_json_schema(mode="validation", schema_generator=_TomlSchema)
+    )
+    defs = schema["$defs"]
+    defs["SupervisorRef"].update(_one_of("id", "name"))
+    defs["VCenterConfig"]["allOf"] = [
+        _one_of("username", "username_env"),
+        _one_of("password_env", "password_file"),
+    ]
+    defs["Wave"]["not"] = {"required": ["max_precheck_errors", "max_precheck_error_percent"]}
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "fleetupgrade plan"
     return schema
-
-
-def resolve_credentials(
-    vcenter: VCenterConfig, env: Mapping[str, str] = os.environ
-) -> tuple[str, str]:
-    """``(username, password)`` for a vCenter, from the environment or files the plan names."""
-    if vcenter.username is not None:
-        username = vcenter.username
-    else:
-        assert vcenter.username_env is not None
-        found = env.get(vcenter.username_env)
-        if not found:
-            raise CredentialsError(
-                f"vCenter {vcenter.name}: environment variable {vcenter.username_env} "
-                "(username_env) is not set"
-            )
-        username = found
-    if vcenter.password_env is not None:
-        password = env.get(vcenter.password_env)
-        if not password:
-            raise CredentialsError(
-                f"vCenter {vcenter.name}: environment variable {vcenter.password_env} "
-                "(password_env) is not set"
-            )
-        return username, password
-    assert vcenter.password_file is not None
-    try:
-        text = vcenter.password_file.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CredentialsError(
-            f"vCenter {vcenter.name}: cannot read password_file {vcenter.password_file}: "
-            f"{exc.strerror or exc}"
-        ) from None
-    password = text.removesuffix("\n").removesuffix("\r")
-    if not password:
-        raise CredentialsError(
-            f"vCenter {vcenter.name}: password_file {vcenter.password_file} is empty"
-        )
-    return username, password
-
-
-def credential_issues(plan: Plan, env: Mapping[str, str] = os.environ) -> list[Issue]:
-    """Credentials this machine could not read now (warnings in ``validate``)."""
-    issues = []
-    for index, vcenter in enumerate(plan.vcenters):
-        try:
-            resolve_credentials(vcenter, env)
-        except CredentialsError as exc:
-            issues.append(Issue(f"vcenters[{index}]", str(exc), severity="warning"))
-    return issues

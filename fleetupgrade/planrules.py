@@ -12,7 +12,7 @@ import difflib
 import ipaddress
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,11 +32,40 @@ _SECTIONS = {
 }
 
 
+_EXPECTED = {
+    "int_type": "an integer",
+    "bool_type": "a boolean (true or false)",
+    "string_type": "a string",
+    "float_type": "a number",
+    "tuple_type": "an array",
+    "list_type": "an array",
+    "model_type": "a table",
+    "model_attributes_type": "a table",
+    "dict_type": "a table",
+    "finite_number": "a finite number",
+}
+_LISTED = 10
 _FRIENDLY = {
     "timezone_aware": "a window time needs an offset, e.g. 2026-12-05T22:00:00Z",
     "string_pattern_mismatch": "use lower-case letters, digits and '-' (e.g. q4-upgrade)",
     "too_short": "must not be empty",
 }
+
+
+def toml_type(value: object) -> str:
+    """Name a parsed TOML value's type as the TOML spec does (values are not echoed)."""
+    kinds: list[tuple[type | tuple[type, ...], str]] = [
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a float"),
+        (str, "a string"),
+        (datetime, "a date-time"),
+        (date, "a local date"),
+        (time, "a local time"),
+        ((list, tuple), "an array"),
+        (dict, "a table"),
+    ]
+    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
 
 
 def location(loc: tuple[int | str, ...]) -> str:
@@ -95,10 +124,17 @@ def issues_from_validation(exc: ValidationError, root: type[BaseModel]) -> list[
     issues = []
     for error in exc.errors(include_url=False):
         loc = tuple(error["loc"])
+        if error["type"] == "too_short" and error.get("input"):
+            continue  # pydantic counts only valid items; the invalid ones are reported
         if error["type"] == "extra_forbidden":
             message = _unknown_key(loc, root)
         elif error["type"] == "missing":
             message = "required key is missing"
+        elif error["type"] in _EXPECTED:
+            value = error.get("input")
+            message = f"expected {_EXPECTED[error['type']]}, got {toml_type(value)}"
+            if error["type"] == "float_type" and type(value) is int:
+                message = "number out of range"
         else:
             message = str(error["msg"]).removeprefix("Value error, ")
             message = message.replace("datetime.timedelta(0)", "0s")
@@ -123,24 +159,54 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _url_problem(url: str) -> str | None:
+    """What is wrong with a vCenter URL, without ever echoing credentials."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port is the check
+    except ValueError as exc:
+        return f"not a valid URL: {exc}"
+    if parts.username is not None or parts.password is not None:
+        return (
+            "a URL must not carry credentials (user@ or user:password@): "
+            "secrets never live in a plan"
+        )
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return f"not an https URL: {url!r}"
+    if parts.query or parts.fragment:
+        return "no query or fragment: the client appends /api/… to the URL"
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        return "plain http is allowed only to a loopback address: use https"
+    return None
+
+
+def _file_problem(base: Path, value: str) -> str | None:
+    try:
+        path = (base / value).resolve()
+        if path.is_file():
+            return None
+        return f"not a file: {path}" if path.exists() else f"file not found: {path}"
+    except OSError as exc:
+        return f"unusable path: {exc.strerror or type(exc).__name__}"
+    except (ValueError, RuntimeError) as exc:
+        return f"unusable path: {exc}"
+
+
 def _check_vcenter(where: str, vc: dict[str, Any], base: Path) -> Iterator[Issue]:
     if ("username" in vc) == ("username_env" in vc):
         yield Issue(where, "set exactly one of username or username_env")
-    if ("password_env" in vc) == ("password_file" in vc):
+    # A literal password gets its own, better message (an unknown key, in the models).
+    if "password" not in vc and ("password_env" in vc) == ("password_file" in vc):
         yield Issue(where, "set exactly one of password_env or password_file")
     url = vc.get("url")
-    if isinstance(url, str):
-        parts = urlsplit(url)
-        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
-            yield Issue(
-                f"{where}.url", "plain http is allowed only to a loopback address: use https"
-            )
-        elif parts.scheme not in ("https", "http") or not parts.hostname:
-            yield Issue(f"{where}.url", f"not an https URL: {url!r}")
+    problem = _url_problem(url) if isinstance(url, str) else None
+    if problem is not None:
+        yield Issue(f"{where}.url", problem)
     for key in ("ca_file", "password_file"):
         value = vc.get(key)
-        if isinstance(value, str) and not (base / value).is_file():
-            yield Issue(f"{where}.{key}", f"file not found: {(base / value).resolve()}")
+        problem = _file_problem(base, value) if isinstance(value, str) and value else None
+        if problem is not None:
+            yield Issue(f"{where}.{key}", problem)
     thumbprint = vc.get("tls_thumbprint")
     if isinstance(thumbprint, str) and not _THUMBPRINT.match(thumbprint):
         yield Issue(
@@ -148,6 +214,15 @@ def _check_vcenter(where: str, vc: dict[str, Any], base: Path) -> Iterator[Issue
             "expected 'sha256:' and 32 colon-separated hex bytes (AB:CD:…), "
             "the SHA-256 of the server certificate",
         )
+
+
+def _unknown_vcenter(vcenter: str, known: list[str]) -> str:
+    """All known names for a small fleet; the closest few for a fleet of hundreds."""
+    if len(known) <= _LISTED:
+        return f"unknown vCenter '{vcenter}' (known: {', '.join(known) or 'none'})"
+    close = difflib.get_close_matches(vcenter, known, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(repr(c) for c in close)}? " if close else ""
+    return f"unknown vCenter '{vcenter}' ({hint}{len(known)} vCenters are declared)"
 
 
 def _check_waves(data: dict[str, Any], known: list[str]) -> Iterator[Issue]:
@@ -173,8 +248,7 @@ def _check_waves(data: dict[str, Any], known: list[str]) -> Iterator[Issue]:
             at = f"{where}.supervisors[{s_index}]"
             vcenter = ref.get("vcenter")
             if isinstance(vcenter, str) and vcenter not in known:
-                listed = ", ".join(known) or "none"
-                yield Issue(f"{at}.vcenter", f"unknown vCenter '{vcenter}' (known: {listed})")
+                yield Issue(f"{at}.vcenter", _unknown_vcenter(vcenter, known))
             if ("id" in ref) == ("name" in ref):
                 yield Issue(at, "set exactly one of id or name")
             for kind in ("id", "name"):

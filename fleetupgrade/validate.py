@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from fleetupgrade.durations import format_duration
 from fleetupgrade.errors import Issue, PlanError
 from fleetupgrade.outcomes import ExitCode
-from fleetupgrade.plan import Plan, credential_issues, load_plan
+from fleetupgrade.plan import Plan, Wave, credential_issues, load_plan
 
 
 def plan_summary(plan: Plan) -> dict[str, Any]:
@@ -37,17 +38,42 @@ def plan_summary(plan: Plan) -> dict[str, Any]:
             "end": plan.window.end.isoformat(),
             "grace": format_duration(plan.window.grace),
         },
-        "waves": [
-            {
-                "name": wave.name,
-                "supervisors": len(wave.supervisors),
-                "threshold": plan.threshold_for(wave).describe(len(wave.supervisors)),
-                "max_upgrade_failures": wave.max_upgrade_failures,
-                "pause_after": format_duration(wave.pause_after) if wave.pause_after else None,
-            }
-            for wave in plan.waves
-        ],
+        "waves": [_wave_summary(plan, wave) for wave in plan.waves],
     }
+
+
+def _wave_summary(plan: Plan, wave: Wave) -> dict[str, Any]:
+    size = len(wave.supervisors)
+    threshold = plan.threshold_for(wave)
+    return {
+        "name": wave.name,
+        "supervisors": size,
+        "threshold": threshold.describe(size),
+        "threshold_rule": threshold.rule,
+        "halts_at_error": threshold.halting_error_count(size),
+        "max_upgrade_failures": wave.max_upgrade_failures,
+        "pause_after": format_duration(wave.pause_after) if wave.pause_after else None,
+    }
+
+
+def plan_warnings(plan: Plan, now: datetime) -> list[Issue]:
+    """Valid but probably unintended: a vCenter no wave uses, a window already over."""
+    used = {ref.vcenter for wave in plan.waves for ref in wave.supervisors}
+    warnings = [
+        Issue(f"vcenters[{index}]", f"vCenter {vc.name} is not used by any wave", "warning")
+        for index, vc in enumerate(plan.vcenters)
+        if vc.name not in used
+    ]
+    if plan.window is not None and plan.window.end + plan.window.grace <= now:
+        warnings.append(
+            Issue(
+                "window.end",
+                f"the window ended at {plan.window.end.isoformat()}: a run would create no "
+                "upgrade job (update the window, or run with --ignore-window)",
+                "warning",
+            )
+        )
+    return warnings
 
 
 def _render_summary(summary: dict[str, Any]) -> list[str]:
@@ -102,7 +128,7 @@ def check_plan(path: Path) -> PlanCheck:
         plan = load_plan(path)
     except PlanError as exc:
         return PlanCheck(str(path), errors=exc.issues)
-    warnings = tuple(credential_issues(plan, os.environ))
+    warnings = (*credential_issues(plan, os.environ), *plan_warnings(plan, datetime.now(UTC)))
     return PlanCheck(str(path), warnings=warnings, summary=plan_summary(plan))
 
 

@@ -100,3 +100,101 @@ def test_schema_command_prints_the_json_schema() -> None:
     schema = json.loads(output)
     assert schema["additionalProperties"] is False
     assert "waves" in schema["properties"]
+
+
+GOOD = (
+    """\
+version = 1
+name = "ok"
+[defaults]
+desired_version = "9.1.0"
+max_concurrent_total = 5
+[window]
+start = 2020-01-01T22:00:00Z
+end = 2020-01-02T04:00:00Z
+[[vcenters]]
+name = "vc-east"
+url = "https://vc-east.example"
+username = "svc"
+password_env = "FLEETUPGRADE_TEST_VALIDATE_PW"
+max_concurrent = 3
+[[vcenters]]
+name = "vc-spare"
+url = "https://vc-spare.example"
+username = "svc"
+password_env = "FLEETUPGRADE_TEST_VALIDATE_PW"
+[[waves]]
+name = "prod-east"
+max_precheck_error_percent = 10
+supervisors = [
+"""
+    + "".join(f'  {{ vcenter = "vc-east", id = "domain-c{i}" }},\n' for i in range(18))
+    + "]\n"
+)
+
+
+def test_percent_wave_arithmetic_and_validate_warnings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """10 % of 18 halts at the 2nd ERROR; unused vCenters and past windows are warnings only."""
+    monkeypatch.setenv("FLEETUPGRADE_TEST_VALIDATE_PW", "x")
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    code, output = _invoke("validate", str(path))
+    assert code == 0, output
+    assert "wave prod-east: 18 Supervisor(s), 10% of 18 → halts at the 2nd ERROR" in output
+    assert "vCenter vc-east https://vc-east.example (max 3 at once)" in output
+    assert "fleet-wide cap 5" in output
+    assert "warning: vcenters[1]: vCenter vc-spare is not used by any wave" in output
+    assert "warning: window.end: the window ended at 2020-01-02T04:00:00+00:00" in output
+
+
+def test_json_summary_carries_the_threshold_arithmetic(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON gives the rule and the halting ERROR count, and warnings apart from errors."""
+    monkeypatch.delenv("FLEETUPGRADE_TEST_VALIDATE_PW", raising=False)
+    path = tmp_path / "ok.toml"
+    path.write_text(GOOD, encoding="utf-8")
+    code, output = _invoke("validate", "--format", "json", str(path))
+    assert code == 0
+    (plan,) = json.loads(output)["plans"]
+    assert plan["valid"] is True
+    assert plan["errors"] == []
+    (wave,) = plan["summary"]["waves"]
+    assert wave["supervisors"] == 18
+    assert wave["halts_at_error"] == 2
+    assert wave["threshold_rule"] == "max_precheck_error_percent: errors*100 > 10*size"
+    locations = [w["location"] for w in plan["warnings"]]
+    assert "vcenters[0].password_env" in locations
+    assert plan["summary"]["vcenters"][0] == {
+        "name": "vc-east",
+        "url": "https://vc-east.example",
+        "max_concurrent": 3,
+    }
+
+
+def test_missing_file_in_json_is_an_invalid_plan(tmp_path: Path) -> None:
+    """A missing plan is reported in the JSON document too, exit 2."""
+    code, output = _invoke("validate", "--format", "json", str(tmp_path / "nope.toml"))
+    assert code == 2
+    (plan,) = json.loads(output)["plans"]
+    assert plan["valid"] is False
+    assert plan["summary"] is None
+    assert "cannot read the plan" in plan["errors"][0]["message"]
+
+
+def test_syntax_error_is_printed_with_line_and_column(tmp_path: Path) -> None:
+    """A TOML syntax error reads `file: line L, column C: …`."""
+    path = tmp_path / "broken.toml"
+    path.write_text("version = 1\nname = q4\n", encoding="utf-8")
+    code, output = _invoke("validate", str(path))
+    assert code == 2
+    assert f"{path}: line 2, column 8: TOML syntax error: Invalid value" in output
+
+
+def test_schema_command_output_is_the_committed_file() -> None:
+    """`fleetupgrade schema` prints exactly plans/plan.schema.json."""
+    code, output = _invoke("schema")
+    assert code == 0
+    assert output == (ROOT / "plans" / "plan.schema.json").read_text(encoding="utf-8")

@@ -1,0 +1,222 @@
+"""Property: whatever bytes a plan file holds, ``load_plan`` raises PlanError and nothing else.
+
+Structured mutations of a valid plan (keys deleted or renamed, values swapped for random
+TOML values of any type, tables emptied) reach the model and rule code paths; raw bytes and
+text edits reach the decoder and the TOML parser.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fleetupgrade.errors import Issue, PlanError
+from fleetupgrade.plan import Plan, load_plan
+
+BASE = """\
+version = 1
+name = "fuzz"
+[defaults]
+desired_version = "9.1.0"
+max_concurrent_total = 2
+poll_interval = "5s"
+[window]
+start = 2026-12-05T22:00:00Z
+end = 2026-12-06T04:00:00Z
+grace = "30m"
+[[vcenters]]
+name = "vc-east"
+url = "https://vc-east.example"
+username = "svc"
+password_env = "VC_PASSWORD"
+max_concurrent = 2
+[[vcenters]]
+name = "vc-west"
+url = "http://127.0.0.1:8443"
+username_env = "VC_USER"
+password_file = "pw"
+ca_file = "ca.pem"
+tls_thumbprint = "sha256:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB:AB"
+[[waves]]
+name = "canary"
+max_precheck_errors = 0
+max_upgrade_failures = 0
+pause_after = "15m"
+supervisors = [{ vcenter = "vc-east", name = "sv-1" }]
+[[waves]]
+name = "rest"
+max_precheck_error_percent = 12.5
+supervisors = [
+  { vcenter = "vc-east", id = "domain-c1", desired_version = "9.2.0" },
+  { vcenter = "vc-west", name = "sv-2", ignore_precheck_warnings = true },
+]
+"""
+
+SETTINGS = settings(
+    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+_scalars = (
+    st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats()
+    | st.text(max_size=20)
+    | st.sampled_from(["", "0s", "90s", "-5m", "vc-east", "9.1.0", "https://x", "password", "{x}"])
+    | st.datetimes(max_value=datetime(9000, 1, 1))
+    | st.datetimes(max_value=datetime(9000, 1, 1), timezones=st.just(UTC))
+    | st.dates()
+    | st.times()
+)
+_values = st.recursive(
+    _scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+def _toml(value: Any) -> str:
+    """Any value as an inline TOML value (quoted keys, JSON-compatible strings)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
+    raise TypeError(value)
+
+
+def _document(data: dict[str, Any]) -> str:
+    return "\n".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in data.items()) + "\n"
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix] if prefix else []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _paths(value, (*prefix, index))
+    return found
+
+
+def _mutate(data: dict[str, Any], path: tuple[Any, ...], action: str, value: Any) -> None:
+    parent: Any = data
+    for part in path[:-1]:
+        parent = parent[part]
+    last = path[-1]
+    if action == "replace":
+        parent[last] = value
+    elif action == "delete":
+        del parent[last]
+    elif action == "rename" and isinstance(parent, dict):
+        parent[f"{last}{str(value)[:3]}" if str(value)[:3] else f"{last}s"] = parent.pop(last)
+    elif action == "empty":
+        parent[last] = {} if isinstance(parent[last], dict) else []
+
+
+def _setup(tmp_path: Path) -> Path:
+    (tmp_path / "pw").write_text("secret\n", encoding="utf-8")
+    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    return tmp_path / "plan.toml"
+
+
+def _load_only_plan_error(path: Path) -> None:
+    issues: tuple[Issue, ...] | None = None
+    try:
+        plan = load_plan(path)
+    except PlanError as exc:
+        issues = exc.issues
+    else:
+        assert isinstance(plan, Plan)
+    if issues is not None:
+        assert issues, "a PlanError always carries at least one issue"
+        assert all(issue.message for issue in issues)
+
+
+def test_base_plan_is_valid(tmp_path: Path) -> None:
+    """The seed of the mutations is itself a valid plan (in every serialisation)."""
+    path = _setup(tmp_path)
+    path.write_text(_document(tomllib.loads(BASE)), encoding="utf-8")
+    assert load_plan(path).name == "fuzz"
+
+
+@SETTINGS
+@given(data=st.data())
+def test_mutated_plans_raise_only_plan_error(tmp_path: Path, data: st.DataObject) -> None:
+    """Deleted, renamed, emptied and retyped keys: PlanError with issues, or a valid plan."""
+    document = tomllib.loads(BASE)
+    for _ in range(data.draw(st.integers(1, 3), label="mutations")):
+        paths = _paths(document)
+        if not paths:
+            break
+        path = data.draw(st.sampled_from(paths), label="path")
+        action = data.draw(
+            st.sampled_from(["replace", "delete", "rename", "empty"]), label="action"
+        )
+        _mutate(document, path, action, data.draw(_values, label="value"))
+    plan_path = _setup(tmp_path)
+    plan_path.write_text(_document(document), encoding="utf-8", errors="surrogatepass")
+    _load_only_plan_error(plan_path)
+
+
+@SETTINGS
+@given(content=st.binary(max_size=200))
+def test_random_bytes_raise_only_plan_error(tmp_path: Path, content: bytes) -> None:
+    """Arbitrary bytes (binary junk, invalid UTF-8) are a PlanError."""
+    path = _setup(tmp_path)
+    path.write_bytes(content)
+    _load_only_plan_error(path)
+
+
+@SETTINGS
+@given(
+    position=st.integers(0, len(BASE)),
+    cut=st.integers(0, 40),
+    insert=st.text(max_size=10),
+)
+def test_text_edits_raise_only_plan_error(
+    tmp_path: Path, position: int, cut: int, insert: str
+) -> None:
+    """Cutting and inserting characters anywhere in a valid plan: PlanError or a valid plan."""
+    path = _setup(tmp_path)
+    text = BASE[:position] + insert + BASE[position + cut :]
+    path.write_bytes(text.encode("utf-8", "surrogatepass"))
+    _load_only_plan_error(path)
+
+
+def test_pathological_inputs_raise_plan_error(tmp_path: Path) -> None:
+    """Deep nesting, NUL bytes in paths, absurd numbers and durations: still PlanError."""
+    path = _setup(tmp_path)
+    cases = [
+        "a = " + "[" * 3000 + "]" * 3000,
+        BASE.replace('ca_file = "ca.pem"', 'ca_file = "a\\u0000b"'),
+        BASE.replace('ca_file = "ca.pem"', 'ca_file = "' + "x" * 5000 + '"'),
+        BASE.replace("max_precheck_error_percent = 12.5", "max_precheck_error_percent = 1e400"),
+        BASE.replace("max_concurrent_total = 2", f"max_concurrent_total = {2**63}"),
+        BASE.replace('grace = "30m"', f'grace = "{10**30}d"'),
+    ]
+    for text in cases:
+        path.write_text(text, encoding="utf-8")
+        _load_only_plan_error(path)
