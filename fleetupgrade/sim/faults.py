@@ -12,12 +12,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, fields
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import ValidationError
 
 from fleetupgrade.durations import format_duration
-from fleetupgrade.sim.scenario import Faults, OptionalDuration, Rate, format_location
+from fleetupgrade.sim.scenario import Faults, format_location
 from fleetupgrade.sim.sessions import Lifetime
 
 RateName = Literal["http_503_rate", "reset_rate", "lost_response_rate", "malformed_rate"]
@@ -62,20 +62,11 @@ class FaultState:
         return out
 
 
-class FaultChanges(BaseModel):
-    """The changes for one vCenter in a faults request; ``null`` clears an optional fault."""
+class FaultChanges(Faults):
+    """The changes for one vCenter in a faults request; ``null`` clears an optional fault.
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-    latency: OptionalDuration = None
-    http_503_rate: Rate = 0.0
-    reset_rate: Rate = 0.0
-    lost_response_rate: Rate = 0.0
-    malformed_rate: Rate = 0.0
-    session_ttl: OptionalDuration = None
-    session_idle_timeout: OptionalDuration = None
-    max_sessions: Annotated[int, Field(ge=1)] | None = None
-    down: bool = False
+    The same keys and rules as a scenario's ``faults``; only the keys given are applied.
+    """
 
     def apply(self, state: FaultState) -> bool:
         """Apply only the keys that were given; returns whether ``down`` changed."""
