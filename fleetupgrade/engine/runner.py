@@ -124,6 +124,7 @@ class Runner:
         total_limiter = anyio.CapacityLimiter(total) if total > 0 else None
         stop_requested = False
         log.info("run_started", plan=plan.name, waves=len(plan.waves))
+        self._write_report()  # a run killed in its first wave still leaves a readable report
         try:
             async with AsyncExitStack() as clients, anyio.create_task_group() as services:
                 for handle in fleet.values():

@@ -86,6 +86,10 @@ def test_kill_9_then_resume_never_fires_twice(
     finally:
         process.kill()
     assert process.returncode == -signal.SIGKILL
+    partial = json.loads(
+        next((tmp_path / "runs").glob("*/report.json")).read_text(encoding="utf-8")
+    )
+    assert partial["result"] is None  # a readable, partial report survives the kill
     resumed = fleet_cli("run", str(path), "--resume")
     assert resumed.exit_code == 0, resumed.output
     assert set(resumed.outcomes().values()) == {"upgraded"}
