@@ -177,3 +177,24 @@ def test_window_grace_then_detach(start_sim: Any, fleet_cli: Any, tmp_path: Path
     }
     assert result.report["result"] == "stopped"
     assert [w["status"] for w in result.report["waves"]] == ["stopped", "not_started"]
+
+
+def test_second_signal_exits_at_once_and_journal_stays_consistent(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """A second SIGTERM exits immediately; --resume still finishes with one job each."""
+    sim, plan = _two_slow(start_sim)
+    path = plan.write(tmp_path, sim)
+    runs = tmp_path / "runs"
+    process = spawn_run(path, runs)
+    try:
+        _wait_for(lambda: len(sim.stats()["creates"]) == 2)
+        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
+        process.wait(15)
+    finally:
+        process.kill()
+    assert process.returncode == 4, stderr_of(runs)
+    resumed = fleet_cli("run", str(path), "--resume")
+    assert resumed.exit_code == 0, resumed.output
+    assert sim.stats()["creates"] == {"vc-east/supervisor-1": 1, "vc-east/supervisor-2": 1}
