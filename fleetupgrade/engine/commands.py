@@ -221,6 +221,7 @@ async def _main(
                 tg.start_soon(_refresh_progress, live, journal)
                 report = await runner.run()
                 tg.cancel_scope.cancel()
+            live.update(progress_snapshot(journal))  # the final state, not the last tick
             return report
 
 
