@@ -10,6 +10,8 @@ from typing import Any
 from click.testing import CliRunner
 
 from fleetupgrade.cli import cli
+from fleetupgrade.engine.journal import Journal
+from fleetupgrade.engine.progress_feed import progress_snapshot
 from tests.engine.conftest import PlanSpec, spawn_run
 from tests.engine.scenarios import refs, scenario, sup
 
@@ -66,3 +68,25 @@ def test_status_without_runs_exits_2(tmp_path: Path) -> None:
     assert code == 2
     assert "no run found" in output
     assert "Traceback" not in output
+
+
+def test_progress_snapshot_from_the_journal(start_sim: Any, fleet_cli: Any, tmp_path: Path) -> None:
+    """The live display's data (per wave done/in flight/pending) comes from the journal."""
+    sim = start_sim(scenario({"vc-east": [sup("supervisor-1"), sup("supervisor-2")]}))
+    plan = PlanSpec(
+        waves=[
+            {"name": "one", "supervisors": refs("vc-east", "supervisor-1")},
+            {"name": "two", "supervisors": refs("vc-east", "supervisor-2")},
+        ]
+    )
+    result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    journal = Journal(result.run_dir / "state.db", readonly=True)
+    try:
+        snapshot = progress_snapshot(journal)
+    finally:
+        journal.close()
+    assert [(w.name, w.done, w.in_flight, w.pending, w.status) for w in snapshot.waves] == [
+        ("one", 1, 0, 0, "completed"),
+        ("two", 1, 0, 0, "completed"),
+    ]
+    assert snapshot.in_flight == ()
