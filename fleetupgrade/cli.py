@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from fleetupgrade import __version__
-from fleetupgrade.errors import FleetUpgradeError
+from fleetupgrade.errors import FleetUpgradeError, LockHeld
 from fleetupgrade.outcomes import ExitCode
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -25,9 +25,12 @@ _DIR = click.Path(file_okay=False, path_type=Path)
 
 
 def _guarded(body: Callable[[], int]) -> int:
-    """Run a command body; our errors → exit 2, anything else → exit 70 (a bug)."""
+    """Run a command body; a held lock → 75, our other errors → 2, anything else → 70 (a bug)."""
     try:
         return body()
+    except LockHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        return ExitCode.LOCKED
     except FleetUpgradeError as exc:
         click.echo(f"error: {exc}", err=True)
         return ExitCode.USAGE

@@ -35,7 +35,7 @@ from fleetupgrade.engine.rundir import (
 )
 from fleetupgrade.engine.runner import Runner, RunSettings, initialise_journal
 from fleetupgrade.engine.simulate import simulated_fleet
-from fleetupgrade.errors import FleetUpgradeError, LockHeld, PlanChanged, RunError
+from fleetupgrade.errors import FleetUpgradeError, PlanChanged, RunError
 from fleetupgrade.logs import close_logging, configure_logging, register_secret
 from fleetupgrade.outcomes import ExitCode
 from fleetupgrade.plan import Plan, load_plan, resolve_credentials
@@ -96,42 +96,39 @@ def run_command(plan_path: Path, options: RunOptions, *, out: TextIO = sys.stdou
     lock = PlanLock(options.runs_dir, plan.name)
     if options.resume:
         run_dir = find_run_to_resume(options.runs_dir, plan.name, options.resume_dir)
-        try:
-            lock.acquire(run_dir.run_id)
-        except LockHeld as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return ExitCode.LOCKED
-        journal = Journal(run_dir.journal_file, readonly=True)
-        try:
-            began_with = journal.meta().get("plan_sha256")
-        finally:
-            journal.close()
-        if began_with != plan.sha256:
-            lock.release()
-            raise PlanChanged(
-                f"{plan.path} changed since run {run_dir.run_id} began "
-                f"(sha256 {began_with} then, {plan.sha256} now); "
-                "restore it, or start anew with --new"
-            )
+        lock.acquire(run_dir.run_id)  # LockHeld → exit 75, before anything else is checked
     else:
         run_id = new_run_id(plan.name)
-        try:
-            lock.acquire(run_id)
-        except LockHeld as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return ExitCode.LOCKED
-        pending = unfinished_runs(options.runs_dir, plan.name)
-        if pending and not options.new:
-            lock.release()
-            raise RunError(
-                f"run {pending[0].run_id} of this plan is unfinished: continue it with --resume, "
-                "or start a new run with --new"
-            )
-        run_dir = create_run_dir(options.runs_dir, run_id, plan.source_text)
+        lock.acquire(run_id)
     try:
+        if options.resume:
+            _check_plan_unchanged(plan, run_dir)
+        else:
+            pending = unfinished_runs(options.runs_dir, plan.name)
+            if pending and not options.new:
+                raise RunError(
+                    f"run {pending[0].run_id} of this plan is unfinished: continue it with "
+                    "--resume, or start a new run with --new"
+                )
+            run_dir = create_run_dir(options.runs_dir, run_id, plan.source_text)
         return _execute(plan, run_dir, options, endpoints, out=out)
     finally:
         lock.release()
+
+
+def _check_plan_unchanged(plan: Plan, run_dir: RunDir) -> None:
+    """A resumed run must run the very plan it began with."""
+    journal = Journal(run_dir.journal_file, readonly=True)
+    try:
+        began_with = journal.meta().get("plan_sha256")
+    finally:
+        journal.close()
+    if began_with != plan.sha256:
+        raise PlanChanged(
+            f"{plan.path} changed since run {run_dir.run_id} began "
+            f"(sha256 {began_with} then, {plan.sha256} now); "
+            "restore it, or start anew with --new"
+        )
 
 
 def _execute(
