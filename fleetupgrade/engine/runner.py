@@ -123,31 +123,37 @@ class Runner:
         total = plan.defaults.max_concurrent_total
         total_limiter = anyio.CapacityLimiter(total) if total > 0 else None
         stop_requested = False
+        waves_scope = anyio.CancelScope()
+
+        def stop(reason: str) -> None:
+            nonlocal stop_requested
+            stop_requested = True
+            control.close_launches(reason)
+            waves_scope.cancel()
+
         log.info("run_started", plan=plan.name, waves=len(plan.waves))
         self._write_report()  # a run killed in its first wave still leaves a readable report
-        try:
-            async with AsyncExitStack() as clients, anyio.create_task_group() as services:
-                for handle in fleet.values():
-                    await clients.enter_async_context(handle.client)
-                    await services.start(_serve_poller, handle)
-                with anyio.CancelScope() as waves_scope:
-
-                    def stop(reason: str) -> None:
-                        nonlocal stop_requested
-                        stop_requested = True
-                        control.close_launches(reason)
-                        waves_scope.cancel()
-
-                    services.start_soon(_listen_for_signals, stop)
-                    if plan.window is not None and not self.settings.ignore_window:
-                        await self._wait_for_window(plan.window.start)
-                        services.start_soon(self._close_window, control, stop)
-                    await self._run_waves(fleet, control, total_limiter, limits)
-                services.cancel_scope.cancel()
-        finally:
-            self._save_counters(fleet, base)
-        stopped = stop_requested or control.launches_closed is not None
-        return self._finish(stopped=stopped and self._unfinished())
+        # The signal listener outlives everything else, logout and final report included, so
+        # that a second signal always means "exit now" and never the default kill.
+        async with anyio.create_task_group() as guard:
+            guard.start_soon(_listen_for_signals, stop)
+            try:
+                async with AsyncExitStack() as clients, anyio.create_task_group() as services:
+                    for handle in fleet.values():
+                        await clients.enter_async_context(handle.client)
+                        await services.start(_serve_poller, handle)
+                    with waves_scope:
+                        if plan.window is not None and not self.settings.ignore_window:
+                            await self._wait_for_window(plan.window.start)
+                            services.start_soon(self._close_window, control, stop)
+                        await self._run_waves(fleet, control, total_limiter, limits)
+                    services.cancel_scope.cancel()
+            finally:
+                self._save_counters(fleet, base)
+            stopped = stop_requested or control.launches_closed is not None
+            report = self._finish(stopped=stopped and self._unfinished())
+            guard.cancel_scope.cancel()
+        return report
 
     async def _wait_for_window(self, start: datetime) -> None:
         delay = (start - utcnow()).total_seconds()
