@@ -61,10 +61,10 @@ class RunDir:
 
 def create_run_dir(runs_dir: Path, run_id: str, plan_text: str) -> RunDir:
     """Make a new run directory holding a copy of the plan."""
-    path = runs_dir / run_id
-    path.mkdir(parents=True, exist_ok=False)
-    (path / PLAN_FILE).write_text(plan_text, encoding="utf-8")
-    return RunDir(path)
+    run_dir = RunDir(runs_dir / run_id)
+    run_dir.path.mkdir(parents=True, exist_ok=False)
+    run_dir.plan_file.write_text(plan_text, encoding="utf-8")
+    return run_dir
 
 
 def unfinished_runs(runs_dir: Path, plan_name: str) -> list[RunDir]:
