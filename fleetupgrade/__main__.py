@@ -1,5 +1,5 @@
 """``python -m fleetupgrade`` runs the CLI."""
 
-from fleetupgrade.cli import main
+from fleetupgrade.cli.main import main
 
 main()

@@ -30,7 +30,7 @@ from typing import Any, Literal, TextIO
 
 import structlog
 
-from fleetupgrade.report.model import format_instant
+from fleetupgrade.timefmt import format_instant
 
 __all__ = ["close_logging", "configure_logging", "redact", "register_secret"]
 

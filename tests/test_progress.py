@@ -7,7 +7,7 @@ import io
 import pytest
 from rich.console import Console
 
-from fleetupgrade.progress import (
+from fleetupgrade.cli.live import (
     LiveProgress,
     ProgressSnapshot,
     SupervisorProgress,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fleetupgrade.cli import cli
+from fleetupgrade.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 BAD = """\

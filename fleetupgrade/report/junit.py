@@ -15,7 +15,8 @@ import xml.etree.ElementTree as ET
 
 from fleetupgrade.outcomes import FAILURE_OUTCOMES, SKIPPED_OUTCOMES
 from fleetupgrade.report._format import clean, format_seconds, one_line, outcome_key
-from fleetupgrade.report.model import Report, SupervisorReport, WaveReport, format_instant
+from fleetupgrade.report.model import Report, SupervisorReport, WaveReport
+from fleetupgrade.timefmt import format_instant
 
 
 def _case(wave: WaveReport, sv: SupervisorReport) -> tuple[ET.Element, str]:

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Plain
 from pydantic.json_schema import WithJsonSchema
 
 from fleetupgrade.outcomes import Outcome, RunResult, WaveStatus
+from fleetupgrade.timefmt import format_instant
 
 SCHEMA_VERSION = 1
 PENDING = "pending"
@@ -31,11 +32,6 @@ def _to_utc_millis(value: datetime) -> datetime:
     """Normalise to UTC and whole milliseconds, the precision report.json keeps."""
     value = value.astimezone(UTC)
     return value.replace(microsecond=value.microsecond // 1000 * 1000)
-
-
-def format_instant(value: datetime) -> str:
-    """RFC 3339 UTC with milliseconds and ``Z``, the one time format of reports and logs."""
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 Instant = Annotated[

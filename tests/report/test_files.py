@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from fleetupgrade.cli import cli
+from fleetupgrade.cli.main import cli
 from fleetupgrade.report import ReportError, load_report, write_report_files
 from fleetupgrade.report.command import report_command
 from tests.report.sample import partial_dry_run_report, sample_report

@@ -1,0 +1,194 @@
+"""Composition root: parse arguments, hand each command to its module, map errors to exit codes.
+
+Every command body lives next to what it drives; this module only wires them to click and
+guarantees the exit-code contract of DESIGN §1: our own errors become one located message
+and exit 2, anything unexpected becomes exit 70 with a pointer to the events log, never a
+bare traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fleetupgrade import __version__
+from fleetupgrade.errors import FleetUpgradeError, LockHeld
+from fleetupgrade.outcomes import ExitCode
+
+_EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_DIR = click.Path(file_okay=False, path_type=Path)
+
+
+def _guarded(body: Callable[[], int]) -> int:
+    """Run a command body; a held lock → 75, our other errors → 2, anything else → 70 (a bug)."""
+    try:
+        return body()
+    except LockHeld as exc:
+        click.echo(f"error: {exc}", err=True)
+        return ExitCode.LOCKED
+    except FleetUpgradeError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return ExitCode.USAGE
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return ExitCode.STOPPED
+    except Exception as exc:
+        crash = Path.cwd() / "fleetupgrade-crash.log"
+        try:
+            crash.write_text(traceback.format_exc(), encoding="utf-8")
+            where = f"details in {crash}"
+        except OSError:
+            where = "no crash log could be written"
+        click.echo(f"internal error: {type(exc).__name__}: {exc} ({where})", err=True)
+        return ExitCode.INTERNAL
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="fleetupgrade")
+def cli() -> None:
+    """Upgrade vSphere Supervisors across a fleet of vCenters, in waves."""
+
+
+@cli.command()
+@click.argument("plans", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def validate(plans: tuple[Path, ...], fmt: str) -> None:
+    """Check plan files offline; print every problem with its location."""
+    from fleetupgrade.plan.validate import validate_command
+
+    sys.exit(_guarded(lambda: validate_command(list(plans), fmt=fmt, out=sys.stdout)))
+
+
+@cli.command()
+def schema() -> None:
+    """Print the plan's JSON Schema (for editor validation of plan files)."""
+    import json
+
+    from fleetupgrade.plan import plan_json_schema
+
+    click.echo(json.dumps(plan_json_schema(), indent=2))
+
+
+@cli.command()
+@click.argument("scenario", type=_EXISTING_FILE)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=0, show_default=True, help="First port; 0 picks free ports.")
+@click.option("--ready-file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--http", is_flag=True, help="Plain HTTP instead of HTTPS (loopback only).")
+def sim(scenario: Path, host: str, port: int, ready_file: Path | None, http: bool) -> None:
+    """Run the vCenter simulator for SCENARIO until interrupted."""
+    from fleetupgrade.sim.main import serve_command
+
+    sys.exit(
+        _guarded(
+            lambda: serve_command(scenario, host=host, port=port, ready_file=ready_file, http=http)
+        )
+    )
+
+
+@cli.command()
+@click.argument("run_dir", type=_DIR)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "md", "json", "html", "junit"]),
+    default="text",
+    show_default=True,
+)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path))
+def report(run_dir: Path, fmt: str, output: Path | None) -> None:
+    """Re-render the report of a run from its files."""
+    from fleetupgrade.report.command import report_command
+
+    sys.exit(_guarded(lambda: report_command(run_dir, fmt=fmt, output=output)))
+
+
+@cli.command()
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Online and read-only: never creates a job.")
+@click.option("--prechecks", is_flag=True, help="With --dry-run: run vCenter's own prechecks.")
+@click.option(
+    "--simulate",
+    "simulate",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[SCENARIO]",
+    help="Replace every vCenter by an in-process simulator (scenario file, or derived).",
+)
+@click.option(
+    "--resume",
+    "resume",
+    is_flag=False,
+    flag_value="",
+    default=None,
+    metavar="[RUN_DIR]",
+    help="Continue an interrupted run (default: the latest unfinished run of this plan).",
+)
+@click.option("--runs-dir", type=_DIR, default=Path("runs"), show_default=True)
+@click.option("--log-format", type=click.Choice(["json", "console"]), default=None)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+)
+@click.option("--no-progress", is_flag=True, help="No live progress display.")
+@click.option("--ignore-window", is_flag=True, help="Run now, outside the maintenance window.")
+@click.option("--new", is_flag=True, help="Start a new run although an unfinished one exists.")
+def run(
+    plan: Path,
+    dry_run: bool,
+    prechecks: bool,
+    simulate: str | None,
+    resume: str | None,
+    runs_dir: Path,
+    log_format: str | None,
+    log_level: str,
+    no_progress: bool,
+    ignore_window: bool,
+    new: bool,
+) -> None:
+    """Execute PLAN: waves in order, upgrades, report."""
+    from fleetupgrade.cli.run import RunOptions, run_command
+
+    if prechecks and not dry_run:
+        raise click.UsageError("--prechecks goes with --dry-run")
+    if resume is not None and (dry_run or new):
+        raise click.UsageError("--resume cannot be combined with --dry-run or --new")
+    options = RunOptions(
+        runs_dir=runs_dir,
+        dry_run=dry_run,
+        prechecks=prechecks,
+        simulate=simulate is not None,
+        scenario=Path(simulate) if simulate else None,
+        resume=resume is not None,
+        resume_dir=Path(resume) if resume else None,
+        new=new,
+        ignore_window=ignore_window,
+        log_format="json" if log_format == "json" else "console" if log_format else None,
+        log_level=log_level,
+        progress=not no_progress,
+    )
+    sys.exit(_guarded(lambda: run_command(plan, options)))
+
+
+@cli.command()
+@click.argument("run_dir", required=False, type=_DIR)
+@click.option("--runs-dir", type=_DIR, default=Path("runs"), show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+def status(run_dir: Path | None, runs_dir: Path, fmt: str) -> None:
+    """Show the state of a running or finished run (default: the latest in --runs-dir)."""
+    from fleetupgrade.journal.status import status_command
+
+    sys.exit(_guarded(lambda: status_command(run_dir, runs_dir=runs_dir, fmt=fmt, out=sys.stdout)))
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console-script entry point."""
+    return cli.main(args=argv, prog_name="fleetupgrade")

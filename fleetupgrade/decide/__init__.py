@@ -1,0 +1,1 @@
+"""Pure decisions over plain values: classification, launch choice, wave gates, run result."""

@@ -1,1 +1,0 @@
-"""The engine: waves, limits, threshold gates, bulk polling, outcomes, journal and resume."""

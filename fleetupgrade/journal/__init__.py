@@ -1,0 +1,1 @@
+"""The run directory and its SQLite journal: the single source of truth of a run."""

@@ -1,0 +1,150 @@
+"""The value types of a plan: each checks one TOML value on its own, and says why not.
+
+Split from :mod:`fleetupgrade.plan` so the models read like the plan format. Scalars are
+strict (``"3"`` is not 3, ``"yes"`` is not true): a plan is reviewed as written, and a
+value that only works after a silent conversion is a typo waiting to bite. Messages never
+echo a credential key's value: a password pasted into ``password_env`` must not end up in
+a terminal or a CI log.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import (
+    BeforeValidator,
+    Field,
+    PlainSerializer,
+    Strict,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+)
+from pydantic.json_schema import WithJsonSchema
+
+from fleetupgrade.durations import format_duration, parse_duration
+from fleetupgrade.plan.rules import toml_type
+
+__all__ = [
+    "DURATION_PATTERN",
+    "ENV_NAME_PATTERN",
+    "NAME_PATTERN",
+    "PLAN_VERSION",
+    "Count",
+    "Duration",
+    "EnvName",
+    "Name",
+    "NonEmpty",
+    "NonNegativeDuration",
+    "OffsetDateTime",
+    "Percent",
+    "PlanPath",
+    "PositiveDuration",
+    "Slots",
+    "plan_version",
+]
+
+NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
+DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$"
+ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+PLAN_VERSION = 1
+
+
+def _duration(value: Any) -> Any:
+    """``"90s"`` → timedelta; a bare number is refused (seconds? minutes?)."""
+    if isinstance(value, str):
+        try:
+            return parse_duration(value)
+        except OverflowError:  # "1000000000000d": beyond timedelta
+            raise ValueError(f"duration {value[:40]!r} is too long") from None
+    if isinstance(value, timedelta):
+        return value
+    raise ValueError(f"a duration is a string like '90s', '15m' or '4h', not {toml_type(value)}")
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["90s", "15m"]}),
+]
+PositiveDuration = Annotated[Duration, Field(gt=timedelta(0))]
+Name = Annotated[StrictStr, Field(pattern=NAME_PATTERN, min_length=1, max_length=63)]
+NonEmpty = Annotated[StrictStr, Field(min_length=1)]
+Count = Annotated[StrictInt, Field(ge=0)]
+Slots = Annotated[StrictInt, Field(ge=1)]
+Percent = Annotated[float, Strict(), Field(gt=0, le=100, allow_inf_nan=False)]
+
+
+def plan_version(value: Any) -> Any:
+    """Only format 1 exists; a newer plan must never be half-understood."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"expected the integer {PLAN_VERSION}, got {toml_type(value)}")  # noqa: TRY004 - pydantic wants ValueError
+    if value != PLAN_VERSION:
+        raise ValueError(
+            f"unsupported plan version {value}: this fleetupgrade reads version {PLAN_VERSION}"
+        )
+    return value
+
+
+def _env_name(value: Any) -> Any:
+    """The NAME of a variable; the value is never echoed (it may be a pasted password)."""
+    if not isinstance(value, str):
+        raise ValueError(f"expected an environment variable name, got {toml_type(value)}")  # noqa: TRY004 - pydantic wants ValueError
+    if not re.match(ENV_NAME_PATTERN, value):
+        raise ValueError(
+            "must be the NAME of an environment variable (letters, digits and '_', not "
+            "starting with a digit), never the secret itself"
+        )
+    return value
+
+
+def _offset_datetime(value: Any) -> Any:
+    """A TOML offset date-time (or RFC 3339 text with an offset); local times are refused."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError(
+                "not an RFC 3339 date-time: write it unquoted, e.g. 2026-12-05T22:00:00Z"
+            ) from None
+    if not isinstance(value, datetime):
+        raise ValueError(  # noqa: TRY004 - pydantic wants ValueError
+            "expected a date-time with an offset, e.g. 2026-12-05T22:00:00Z, "
+            f"got {toml_type(value)}"
+        )
+    if value.utcoffset() is None:
+        raise ValueError(
+            "a window time needs an offset, e.g. 2026-12-05T22:00:00Z: without one its "
+            "instant depends on the time zone of the host that runs the plan"
+        )
+    return value
+
+
+EnvName = Annotated[
+    str, BeforeValidator(_env_name), WithJsonSchema({"type": "string", "pattern": ENV_NAME_PATTERN})
+]
+OffsetDateTime = Annotated[
+    datetime,
+    BeforeValidator(_offset_datetime),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+def _resolve_path(value: Any, info: ValidationInfo) -> Any:
+    """Paths in a plan are relative to the plan file (existence: :mod:`fleetupgrade.plan.rules`)."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a file path, got {toml_type(value) if value else 'nothing'}")
+    base = Path((info.context or {}).get("base") or ".")
+    try:
+        return (base / value).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return base / value  # unusable (a NUL byte, too long): planrules reports it once
+
+
+PlanPath = Annotated[Path, BeforeValidator(_resolve_path)]
+
+NonNegativeDuration = Annotated[Duration, Field(ge=timedelta(0))]

@@ -1,0 +1,1 @@
+"""Carrying out a plan against vCenters: waves, Supervisors, watching, dry run."""
