@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from fleetupgrade.timefmt import format_instant
+
 
 class SimClock:
     """Simulated seconds since start = real monotonic elapsed x ``speed`` (+ manual skips).
@@ -62,5 +64,4 @@ class SimClock:
 
 def format_datetime(value: datetime) -> str:
     """UTC, milliseconds, upper-case ``T`` and ``Z``: the one date-time form we emit."""
-    utc = value.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    return format_instant(value)

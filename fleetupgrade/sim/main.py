@@ -18,11 +18,13 @@ from typing import Any
 
 import anyio
 
-from fleetupgrade.outcomes import ExitCode
 from fleetupgrade.sim.scenario import Scenario, load_scenario
 from fleetupgrade.sim.server import RunningSimulator, loopback_host, run_simulator
 
 _SHOWN_VCENTERS = 10
+#: Exit codes of docs/design.md (Exit codes); the simulator imports nothing of the engine.
+EXIT_OK = 0
+EXIT_USAGE = 2
 
 
 def write_ready_file(path: Path, info: dict[str, Any]) -> None:
@@ -67,7 +69,7 @@ async def _serve(
                 if ready_file is not None:
                     await anyio.Path(ready_file).unlink(missing_ok=True)
     print("fleetupgrade sim: stopped", file=sys.stderr, flush=True)
-    return ExitCode.OK
+    return EXIT_OK
 
 
 def serve_command(
@@ -79,16 +81,16 @@ def serve_command(
         host = loopback_host(host)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+        return EXIT_USAGE
     if not 0 <= port <= 65535:
         print(f"error: --port {port} is not a TCP port", file=sys.stderr)
-        return ExitCode.USAGE
+        return EXIT_USAGE
     try:
         code: int = anyio.run(_serve, loaded, host, port, ready_file, http, backend="asyncio")
     except OSError as exc:
         print(f"error: cannot listen on {host}: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+        return EXIT_USAGE
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return ExitCode.USAGE
+        return EXIT_USAGE
     return code

@@ -13,7 +13,6 @@ import secrets
 import uuid
 from collections import Counter
 
-from fleetupgrade.sim import refusals
 from fleetupgrade.sim.clock import SimClock
 from fleetupgrade.sim.faults import FaultDice, FaultState
 from fleetupgrade.sim.inputs import (
@@ -39,6 +38,21 @@ from fleetupgrade.sim.inputs import (
     parse_input,
 )
 from fleetupgrade.sim.machine import Job, Supervisor, version_key
+from fleetupgrade.sim.refusals import (
+    no_precheck_results,
+    prechecks_while_upgrading,
+    supervisor_not_found,
+    task_ended,
+    task_not_cancelable,
+    task_not_found,
+    too_many_sessions,
+    too_many_tasks,
+    unauthorized,
+    upgrade_in_progress,
+    upgrade_unsupported,
+    version_not_found,
+    version_unavailable,
+)
 from fleetupgrade.sim.scenario import UPGRADE_PRIVILEGE, Scenario, User, VCenterSpec
 from fleetupgrade.sim.sessions import Session, SessionStore, display_user, parse_basic
 from fleetupgrade.sim.tasks import task_matches
@@ -91,7 +105,7 @@ class VCenterSim:
             limit is not None
             and self.sessions.count_for(user.username, self.faults.lifetime()) >= limit
         ):
-            raise refusals.too_many_sessions()
+            raise too_many_sessions()
         return self.sessions.create(user.username).token
 
     def _basic_user(self, authorization: str | None) -> User:
@@ -132,14 +146,14 @@ class VCenterSim:
         """The Supervisor, or 404 NOT_FOUND."""
         sup = self.supervisors.get(supervisor_id)
         if sup is None:
-            raise refusals.supervisor_not_found(supervisor_id)
+            raise supervisor_not_found(supervisor_id)
         return sup
 
     def require_privilege(self, session: Session, supervisor_id: str) -> None:
         """403 UNAUTHORIZED unless the user holds ``Namespaces.Upgrade``."""
         user = self.users.get(session.username)
         if user is None or UPGRADE_PRIVILEGE not in user.privileges:
-            raise refusals.unauthorized(session.username, UPGRADE_PRIVILEGE, supervisor_id)
+            raise unauthorized(session.username, UPGRADE_PRIVILEGE, supervisor_id)
 
     # inventory -----------------------------------------------------------------------
 
@@ -194,10 +208,10 @@ class VCenterSim:
         self.require_privilege(session, supervisor_id)
         spec = parse_input(CreateSpec, raw)
         if sup.spec.unsupported:
-            raise refusals.upgrade_unsupported(supervisor_id)
+            raise upgrade_unsupported(supervisor_id)
         now = self.clock.now()
         if sup.state(now) == "INPROGRESS":
-            raise refusals.upgrade_in_progress(supervisor_id)
+            raise upgrade_in_progress(supervisor_id)
         self._require_available(sup, spec.desired_version)
         task_id = f"{uuid.UUID(int=self._ids.getrandbits(128), version=4)}:{SERVICE_ID}"
         job = sup.start_job(
@@ -214,7 +228,7 @@ class VCenterSim:
     @staticmethod
     def _require_available(sup: Supervisor, version: str) -> None:
         if version not in sup.available_versions:
-            raise refusals.version_unavailable(version, sup.id)
+            raise version_unavailable(version, sup.id)
 
     # prechecks -----------------------------------------------------------------------
 
@@ -224,10 +238,10 @@ class VCenterSim:
         self.require_privilege(session, supervisor_id)
         spec = parse_input(PrecheckSpec, raw)
         if sup.spec.unsupported or not sup.available_versions:
-            raise refusals.upgrade_unsupported(supervisor_id)
+            raise upgrade_unsupported(supervisor_id)
         now = self.clock.now()
         if sup.state(now) == "INPROGRESS":
-            raise refusals.prechecks_while_upgrading(supervisor_id)
+            raise prechecks_while_upgrading(supervisor_id)
         self._require_available(sup, spec.target_version)
         sup.run_prechecks(spec.target_version, now)
 
@@ -241,7 +255,7 @@ class VCenterSim:
         if version is not None:
             runs = [r for r in runs if r.target_version == version]
         if not runs:
-            raise refusals.no_precheck_results(supervisor_id, version)
+            raise no_precheck_results(supervisor_id, version)
         return {"precheck_results": [precheck_result(r, now, self.clock) for r in runs]}
 
     # versions ------------------------------------------------------------------------
@@ -281,7 +295,7 @@ class VCenterSim:
 
     def _version_info(self, version: str) -> JSON:
         if version not in self.versions:
-            raise refusals.version_not_found(version)
+            raise version_not_found(version)
         return version_info(version, self.versions.index(version), self.clock)
 
     # tasks ---------------------------------------------------------------------------
@@ -289,7 +303,7 @@ class VCenterSim:
     def _task(self, task_id: str) -> Job:
         job = self.tasks.get(task_id)
         if job is None:
-            raise refusals.task_not_found(task_id)
+            raise task_not_found(task_id)
         self.supervisors[job.supervisor].settle(self.clock.now())
         return job
 
@@ -316,7 +330,7 @@ class VCenterSim:
             if not task_matches(job, spec, now):
                 continue
             if len(out) == MAX_TASKS_LISTED:
-                raise refusals.too_many_tasks(MAX_TASKS_LISTED)
+                raise too_many_tasks(MAX_TASKS_LISTED)
             out[job.task_id] = task_info(job, now, self.clock)
         return out
 
@@ -328,7 +342,7 @@ class VCenterSim:
         now = self.clock.now()
         phase = job.phase(now)
         if phase == "ended":
-            raise refusals.task_ended(task_id)
+            raise task_ended(task_id)
         if phase == "upgrading":
-            raise refusals.task_not_cancelable(task_id)
+            raise task_not_cancelable(task_id)
         self.supervisors[job.supervisor].cancel_job(job, now)
