@@ -6,6 +6,7 @@ else as a bug (exit 70)::
 
     FleetUpgradeError
     ├── PlanError                  the plan file is unreadable or invalid (every issue, located)
+    │   └── FleetFileError         a plan without [[waves]] given to `run`
     ├── ScenarioError              a simulator scenario file is unreadable or invalid
     ├── CredentialsError           credentials named by the plan cannot be read
     ├── VCenterError               talking to one vCenter went wrong (carries its name)
@@ -20,7 +21,8 @@ else as a bug (exit 70)::
     └── RunError                   the run itself cannot go on
         ├── LockHeld               another run of this plan holds its lock
         ├── PlanChanged            a resumed run's plan differs from the one it began with
-        └── NothingToResume        --resume found no unfinished run
+        ├── NothingToResume        --resume found no unfinished run
+        └── JournalUnreadable      a run directory's journal cannot be opened or read (damaged)
 """
 
 from __future__ import annotations
@@ -110,7 +112,33 @@ class APIError(VCenterError):
 
 
 class UpgradeJobRejected(APIError):
-    """vCenter answered an upgrade job create with a vAPI error: this call created no job."""
+    """vCenter answered an upgrade job create with a vAPI error: this call created no job.
+
+    ``message_ids`` are the stable ids of vCenter's messages; ``in_progress`` tells the
+    refusal "an upgrade is already in progress" (a job exists: adopt it, never re-send).
+    """
+
+    IN_PROGRESS_MESSAGE_ID = "vcenter.wcp.upgrade.in_progress"
+
+    def __init__(
+        self,
+        vcenter: str,
+        *,
+        error_type: str,
+        status: int,
+        messages: Sequence[str] = (),
+        operation: str = "",
+        message_ids: Sequence[str] = (),
+    ) -> None:
+        self.message_ids = tuple(message_ids)
+        super().__init__(
+            vcenter, error_type=error_type, status=status, messages=messages, operation=operation
+        )
+
+    @property
+    def in_progress(self) -> bool:
+        """True when vCenter refused because an upgrade of the Supervisor already runs."""
+        return self.IN_PROGRESS_MESSAGE_ID in self.message_ids
 
 
 class MalformedResponse(VCenterError):
@@ -139,3 +167,28 @@ class PlanChanged(RunError):
 
 class NothingToResume(RunError):
     """``--resume`` found no unfinished run of this plan."""
+
+
+class RunDirIOError(RunError):
+    """Reading or writing the run directory failed (disk full, read-only, damaged): exit 74."""
+
+    def __init__(self, path: object, operation: str, cause: BaseException) -> None:
+        self.path = path
+        self.operation = operation
+        super().__init__(f"cannot {operation} {path}: {cause}")
+
+
+class JournalTransitionError(RunError):
+    """A Supervisor's journal row was asked to move against the phase order (a bug)."""
+
+
+class UsernameError(CredentialsError, ValueError):
+    """A username that cannot travel in HTTP Basic authentication (':' or a control character)."""
+
+
+class JournalUnreadable(RunError):
+    """A run directory's journal (``state.db``) cannot be opened or read: the run is damaged."""
+
+
+class FleetFileError(PlanError):
+    """A fleet file (a plan without ``[[waves]]``) was given to a command that runs waves."""
