@@ -90,13 +90,24 @@ def _malformed(response: web.Response) -> web.Response:
 
 @web.middleware
 async def fault_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Route to the vCenter, count, inject faults, render errors."""
+    """Route to the vCenter, count, inject faults, render errors, date the answer."""
     fleet = request.app[FLEET]
     vc = fleet.by_port.get(local_port(request) or -1)
     if vc is None:
         return drop_connection(request)
     request[VCENTER] = vc
     vc.requests[_route_key(request)] += 1
+    response = await _faulty(request, handler, fleet, vc)
+    # Every answer carries the vCenter's own (possibly skewed) clock; a dropped one is
+    # never written, so setting it there is harmless.
+    response.headers["Date"] = vc.clock.http_date()
+    return response
+
+
+async def _faulty(
+    request: web.Request, handler: Handler, fleet: Fleet, vc: VCenterSim
+) -> web.StreamResponse:
+    """Apply the faults in their fixed order around the operation."""
     faults = vc.faults
     if faults.down:
         return drop_connection(request)

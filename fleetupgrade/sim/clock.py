@@ -8,6 +8,7 @@ date-times, and it never goes backwards (monotonic source).
 
 from __future__ import annotations
 
+import email.utils
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -60,6 +61,38 @@ class SimClock:
     def iso(self, simulated: float) -> str:
         """A simulated instant in the wire format ``2026-11-26T22:00:00.000Z``."""
         return format_datetime(self.wall(simulated))
+
+
+class VCenterClock:
+    """The clock one vCenter *reports*: the fleet's simulated time plus its ``clock_skew``.
+
+    The state machine runs on the true simulated time (:meth:`now`); only what the vCenter
+    tells its clients (task times, ``last_upgraded_date``, condition transition times,
+    session times, the HTTP ``Date`` header) is shifted, read live from its faults, so a
+    client can be tested against a vCenter whose clock is off.
+    """
+
+    __slots__ = ("_clock", "_skew")
+
+    def __init__(self, clock: SimClock, skew: Callable[[], float]) -> None:
+        self._clock = clock
+        self._skew = skew
+
+    def now(self) -> float:
+        """True simulated seconds since start (unskewed: phases follow it)."""
+        return self._clock.now()
+
+    def wall(self, simulated: float) -> datetime:
+        """The date-time this vCenter reports for a simulated instant."""
+        return self._clock.wall(simulated + self._skew())
+
+    def iso(self, simulated: float) -> str:
+        """A simulated instant as this vCenter reports it, in the wire format."""
+        return format_datetime(self.wall(simulated))
+
+    def http_date(self) -> str:
+        """The HTTP ``Date`` header value for an answer sent now (RFC 9110 IMF-fixdate)."""
+        return email.utils.format_datetime(self.wall(self.now()), usegmt=True)
 
 
 def format_datetime(value: datetime) -> str:

@@ -36,6 +36,8 @@ class FaultState:
     session_idle_timeout: timedelta | None
     max_sessions: int | None
     down: bool
+    omit_upgrade_prechecks: bool
+    clock_skew: timedelta
 
     @classmethod
     def from_spec(cls, spec: Faults) -> FaultState:
@@ -58,8 +60,19 @@ class FaultState:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = format_duration(value) if isinstance(value, timedelta) else value
+            out[f.name] = _duration_text(value) if isinstance(value, timedelta) else value
         return out
+
+    def skew_seconds(self) -> float:
+        """How far this vCenter's clock is from the simulated time (seconds, signed)."""
+        return self.clock_skew.total_seconds()
+
+
+def _duration_text(value: timedelta) -> str:
+    """``90s``, and ``-2m`` for a negative offset."""
+    if value < timedelta(0):
+        return "-" + format_duration(-value)
+    return format_duration(value)
 
 
 class FaultChanges(Faults):

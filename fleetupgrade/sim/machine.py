@@ -80,6 +80,7 @@ class Job:
     planned: Outcome
     planned_end: float
     canceled_at: float | None = None
+    preexisting: bool = False  # started before the simulator did, by someone else
 
     @property
     def upgrade_start(self) -> float:
@@ -132,13 +133,17 @@ class Supervisor:
 
     @classmethod
     def from_spec(cls, spec: SupervisorSpec, index: int) -> Supervisor:
-        """The idle Supervisor a scenario describes."""
-        return cls(
+        """The Supervisor a scenario describes, in ERROR if an earlier upgrade failed."""
+        sup = cls(
             spec=spec,
             index=index,
             current_version=spec.current_version,
             available_versions=list(spec.available_versions),
         )
+        if spec.start_state == "ERROR":
+            sup.failed = True
+            sup.notes = [Note("ERROR", earlier_failure_message(sup))]
+        return sup
 
     @property
     def id(self) -> str:
@@ -262,6 +267,18 @@ def failure_message(job: Job) -> Message:
         f"Upgrade of Supervisor {job.supervisor} to {job.target_version} failed at "
         f"{job.fail_at_percent}%: control plane node {node} did not become ready.",
         (job.supervisor, job.target_version, str(job.fail_at_percent)),
+    )
+
+
+def earlier_failure_message(sup: Supervisor) -> Message:
+    """Why a Supervisor starts in ERROR: an upgrade before the simulator started failed."""
+    versions = sorted(sup.available_versions, key=version_key)
+    target = versions[-1] if versions else sup.current_version
+    return Message(
+        "vcenter.wcp.upgrade.failed",
+        f"Upgrade of Supervisor {sup.id} to {target} failed: control plane node 1 did not "
+        "become ready.",
+        (sup.id, target),
     )
 
 

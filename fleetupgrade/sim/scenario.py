@@ -53,11 +53,23 @@ def _to_duration(value: object) -> object:
     )
 
 
+def _to_signed_duration(value: object) -> object:
+    """Accept ``"-2m"`` / ``"+30s"`` / ``"90s"`` (a clock offset may point either way)."""
+    if isinstance(value, str):
+        text = value.strip()
+        sign = -1 if text.startswith("-") else 1
+        parsed = _to_duration(text[1:] if text[:1] in "+-" else text)
+        return sign * parsed if isinstance(parsed, timedelta) else parsed
+    return _to_duration(value)
+
+
 Duration = Annotated[timedelta, BeforeValidator(_to_duration)]
+SignedDuration = Annotated[timedelta, BeforeValidator(_to_signed_duration)]
 OptionalDuration = Annotated[timedelta | None, BeforeValidator(_to_duration)]
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Severity = Literal["INFO", "WARNING", "ERROR"]
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=200)]
+Health = Literal["RUNNING", "CONFIGURING", "ERROR"]
 
 
 class _Model(BaseModel):
@@ -85,7 +97,10 @@ class User(_Model):
 class Faults(_Model):
     """``faults`` of one vCenter; everything off by default, changeable at run time.
 
-    ``session_idle_timeout`` is our addition: sessions also end when unused that long.
+    ``session_idle_timeout`` is our addition: sessions also end when unused that long;
+    ``omit_upgrade_prechecks`` hides ``upgrade_prechecks`` from Upgrades.Info (verdicts
+    then show only as message severities); ``clock_skew`` shifts every time the vCenter
+    reports, including the HTTP ``Date`` header (``"-2m"``: its clock is 2 minutes behind).
     """
 
     latency: OptionalDuration = None
@@ -97,6 +112,8 @@ class Faults(_Model):
     session_idle_timeout: OptionalDuration = None
     max_sessions: Annotated[int, Field(ge=1)] | None = None
     down: bool = False
+    omit_upgrade_prechecks: bool = False
+    clock_skew: SignedDuration = timedelta(0)
 
 
 class Precheck(_Model):
@@ -120,6 +137,11 @@ class SupervisorSpec(_Model):
     prechecks: list[Precheck] = Field(default_factory=list)
     fail_at_percent: Annotated[int, Field(ge=0, le=100)] = 0
     unsupported: bool = False
+    health_before: Health = "RUNNING"
+    health_after_upgrade: Health = "RUNNING"
+    health_settle: Duration = timedelta(0)
+    start_state: Literal["READY", "ERROR"] = "READY"
+    in_progress_to: Identifier | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -139,12 +161,18 @@ class SupervisorSpec(_Model):
 
     @model_validator(mode="after")
     def _current_not_available(self) -> SupervisorSpec:
-        """A Supervisor cannot be upgraded to the version it runs."""
+        """Not upgradable to the version it runs; a running upgrade targets an available one."""
         if self.current_version in self.available_versions:
             raise PydanticCustomError(
                 "version",
                 "available_versions must not contain current_version '{version}'",
                 {"version": self.current_version},
+            )
+        if self.in_progress_to is not None and self.in_progress_to not in self.available_versions:
+            raise PydanticCustomError(
+                "version",
+                "in_progress_to '{version}' must be one of available_versions",
+                {"version": self.in_progress_to},
             )
         return self
 
@@ -176,15 +204,26 @@ class Generate(_Model):
     precheck_error_rate: Rate = 0.0
     precheck_warning_rate: Rate = 0.0
     failure_rate: Rate = 0.0
+    current_rate: Rate = 0.0
+    not_available_rate: Rate = 0.0
+    in_progress_rate: Rate = 0.0
+    error_state_rate: Rate = 0.0
 
     @model_validator(mode="after")
     def _consistent(self) -> Generate:
-        """The two versions differ and the precheck rates fit into one draw."""
+        """The two versions differ and the rates sharing one draw fit into it."""
         if self.from_version == self.to_version:
             raise PydanticCustomError("version", "from_version and to_version must differ")
         if self.precheck_error_rate + self.precheck_warning_rate > 1.0:
             raise PydanticCustomError(
                 "rates", "precheck_error_rate + precheck_warning_rate must not exceed 1"
+            )
+        mix = self.current_rate + self.not_available_rate + self.in_progress_rate
+        if mix + self.error_state_rate > 1.0:
+            raise PydanticCustomError(
+                "rates",
+                "current_rate + not_available_rate + in_progress_rate + error_state_rate "
+                "must not exceed 1",
             )
         return self
 

@@ -1,9 +1,11 @@
 """The admin API's ``/stats`` document: what happened, for tests and benchmarks to assert.
 
-DESIGN §7 fixes ``requests``, ``creates``, ``sessions`` and ``supervisors``; we add
-``vcenter_requests``, ``jobs``, ``peak_in_progress`` (a sweep over job intervals),
-``generated`` and ``now``. Reading the stats settles every Supervisor at the current
-simulated time, like any other read.
+The fields are listed in docs/simulator.md (Admin API): ``requests``, ``creates``,
+``sessions`` and ``supervisors`` (state, version and health of each), plus
+``vcenter_requests``, ``jobs``, ``peak_in_progress`` (a sweep over the intervals of the
+jobs created through the API), ``generated`` and ``now``. Reading the stats settles every
+Supervisor at the current simulated time, like any other read; times are the simulator's
+own (never skewed by a vCenter's ``clock_skew``).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from collections import Counter
 from typing import Any
 
 from fleetupgrade.sim.fleet import Fleet
-from fleetupgrade.sim.generate import expected_outcome
+from fleetupgrade.sim.generate import expected_outcome, start_kind
+from fleetupgrade.sim.health import statuses
 
 Interval = tuple[float, float | None]
 
@@ -47,16 +50,20 @@ def collect_stats(fleet: Fleet) -> dict[str, Any]:
         sessions += vc.sessions.purge(vc.faults.lifetime())
         for sup in vc.supervisors.values():
             state = sup.state(now)
+            config_status, kubernetes_status = statuses(sup, now)
             supervisors[f"{vc.name}/{sup.id}"] = {
                 "state": state,
                 "current_version": sup.current_version,
+                "config_status": config_status,
+                "kubernetes_status": kubernetes_status,
             }
         for sup_id, count in vc.creates.items():
             creates[f"{vc.name}/{sup_id}"] = count
         own = intervals.setdefault(vc.name, [])
         for job in vc.tasks.values():
             ended = job.end_time if now >= job.end_time else None
-            own.append((job.created_at, ended))
+            if not job.preexisting:
+                own.append((job.created_at, ended))
             jobs.append(
                 (
                     job.created_at,
@@ -68,11 +75,15 @@ def collect_stats(fleet: Fleet) -> dict[str, Any]:
                         "created_at": clock.iso(job.created_at),
                         "ended_at": clock.iso(ended) if ended is not None else None,
                         "result": job.outcome if ended is not None else None,
+                        "user": job.user,
+                        "preexisting": job.preexisting,
                     },
                 )
             )
     peaks = {name: peak_concurrency(ivs) for name, ivs in intervals.items()}
     peaks["*"] = peak_concurrency([iv for ivs in intervals.values() for iv in ivs])
+    generate = fleet.scenario.generate
+    to_version = generate.to_version if generate is not None else ""
     return {
         "requests": dict(sorted(requests.items())),
         "creates": creates,
@@ -85,7 +96,12 @@ def collect_stats(fleet: Fleet) -> dict[str, Any]:
         "peak_in_progress": peaks,
         "generated": {
             name: [
-                {"id": s.id, "name": s.spec.name, "outcome": expected_outcome(s.spec)}
+                {
+                    "id": s.id,
+                    "name": s.spec.name,
+                    "start": start_kind(s.spec, to_version),
+                    "outcome": expected_outcome(s.spec, to_version),
+                }
                 for s in fleet.vcenters[name].supervisors.values()
             ]
             for name in fleet.generated

@@ -13,8 +13,9 @@ import secrets
 import uuid
 from collections import Counter
 
-from fleetupgrade.sim.clock import SimClock
+from fleetupgrade.sim.clock import SimClock, VCenterClock
 from fleetupgrade.sim.faults import FaultDice, FaultState
+from fleetupgrade.sim.health import cluster_summary, summary_info
 from fleetupgrade.sim.inputs import (
     COMPATIBILITY_QUERY,
     PRECHECKS_GET_QUERY,
@@ -58,9 +59,7 @@ from fleetupgrade.sim.sessions import Session, SessionStore, display_user, parse
 from fleetupgrade.sim.tasks import task_matches
 from fleetupgrade.sim.views import (
     SERVICE_ID,
-    cluster_summary,
     precheck_result,
-    summary_info,
     task_info,
     upgrades_info,
     upgrades_summary,
@@ -69,6 +68,8 @@ from fleetupgrade.sim.views import (
 from fleetupgrade.sim.wire import AUTH_REQUIRED, JSON, ApiError, Message
 
 MAX_TASKS_LISTED = 1000
+#: Who started the upgrades already running when the simulator starts (``in_progress_to``).
+OTHER_USER = "other-admin@vsphere.local"
 
 
 class VCenterSim:
@@ -79,9 +80,9 @@ class VCenterSim:
     ) -> None:
         self.name = spec.name
         self.index = index
-        self.clock = clock
         self.users: dict[str, User] = {u.username: u for u in scenario.users}
         self.faults = FaultState.from_spec(spec.faults)
+        self.clock = VCenterClock(clock, self.faults.skew_seconds)
         self.dice = FaultDice(scenario.sim.seed, spec.name)
         self._ids = random.Random(f"{scenario.sim.seed}:ids:{spec.name}")  # noqa: S311
         self.supervisors: dict[str, Supervisor] = {
@@ -93,6 +94,28 @@ class VCenterSim:
         self.sessions = SessionStore(clock)
         catalog = {v for s in spec.supervisors for v in (s.current_version, *s.available_versions)}
         self.versions = sorted(catalog, key=version_key)
+        for sup in self.supervisors.values():
+            if sup.spec.in_progress_to is not None:
+                self._start_preexisting(sup, sup.spec.in_progress_to)
+
+    def _new_task_id(self) -> str:
+        return f"{uuid.UUID(int=self._ids.getrandbits(128), version=4)}:{SERVICE_ID}"
+
+    def _start_preexisting(self, sup: Supervisor, target: str) -> None:
+        """An upgrade someone else created one precheck phase before the simulator started.
+
+        At start its prechecks are over and the upgrade proper runs (not cancelable); its
+        task is listed by cis tasks, but it is no create of ours (``creates`` ignores it).
+        """
+        job = sup.start_job(
+            task_id=self._new_task_id(),
+            user=OTHER_USER,
+            target=target,
+            ignore_warnings=False,
+            now=-sup.spec.precheck_duration.total_seconds(),
+        )
+        job.preexisting = True
+        self.tasks[job.task_id] = job
 
     # sessions ------------------------------------------------------------------------
 
@@ -200,7 +223,9 @@ class VCenterSim:
         """Upgrades.get."""
         sup = self.supervisor(supervisor_id)
         parse_input(NoInput, raw)
-        return upgrades_info(sup, self.clock.now(), self.clock)
+        return upgrades_info(
+            sup, self.clock.now(), self.clock, omit_prechecks=self.faults.omit_upgrade_prechecks
+        )
 
     def create_job(self, session: Session, supervisor_id: str, raw: RawInput) -> str:
         """Jobs.create, checks in the order of §6.3; returns the cis task id."""
@@ -213,7 +238,7 @@ class VCenterSim:
         if sup.state(now) == "INPROGRESS":
             raise upgrade_in_progress(supervisor_id)
         self._require_available(sup, spec.desired_version)
-        task_id = f"{uuid.UUID(int=self._ids.getrandbits(128), version=4)}:{SERVICE_ID}"
+        task_id = self._new_task_id()
         job = sup.start_job(
             task_id=task_id,
             user=session.username,
@@ -296,7 +321,7 @@ class VCenterSim:
     def _version_info(self, version: str) -> JSON:
         if version not in self.versions:
             raise version_not_found(version)
-        return version_info(version, self.versions.index(version), self.clock)
+        return version_info(version, self.versions.index(version))
 
     # tasks ---------------------------------------------------------------------------
 

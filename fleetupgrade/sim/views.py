@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from fleetupgrade.sim.clock import SimClock
+from fleetupgrade.sim.clock import VCenterClock, format_datetime
 from fleetupgrade.sim.machine import (
     Job,
     PrecheckRun,
@@ -28,7 +28,7 @@ _PRECHECKS_RUNNING = Message("vcenter.wcp.upgrade.progress.prechecks", "Running 
 _UPGRADING = Message("vcenter.wcp.upgrade.progress.upgrading", "Upgrading control plane nodes")
 
 
-def upgrades_summary(sup: Supervisor, now: float, clock: SimClock) -> JSON:
+def upgrades_summary(sup: Supervisor, now: float, clock: VCenterClock) -> JSON:
     """``Upgrades.Summary`` (§6.1)."""
     state = sup.state(now)
     out: JSON = {
@@ -44,8 +44,14 @@ def upgrades_summary(sup: Supervisor, now: float, clock: SimClock) -> JSON:
     return out
 
 
-def upgrades_info(sup: Supervisor, now: float, clock: SimClock) -> JSON:
-    """``Upgrades.Info`` (§6.2): ``upgrade_status`` exactly while an upgrade is in progress."""
+def upgrades_info(
+    sup: Supervisor, now: float, clock: VCenterClock, *, omit_prechecks: bool = False
+) -> JSON:
+    """``Upgrades.Info``: ``upgrade_status`` exactly while an upgrade is in progress.
+
+    ``omit_prechecks`` (the ``omit_upgrade_prechecks`` fault) leaves ``upgrade_prechecks``
+    out, as a vCenter may: the verdicts then show only as message severities.
+    """
     state = sup.state(now)
     out: JSON = {
         "current_version": sup.current_version,
@@ -57,12 +63,12 @@ def upgrades_info(sup: Supervisor, now: float, clock: SimClock) -> JSON:
     out["state"] = state
     if sup.job is not None:
         out["upgrade_status"] = upgrade_status(sup.job, now, clock)
-    if sup.last_run is not None:
+    if sup.last_run is not None and not omit_prechecks:
         out["upgrade_prechecks"] = precheck_conditions(sup.last_run, now, clock)
     return out
 
 
-def upgrade_status(job: Job, now: float, clock: SimClock) -> JSON:
+def upgrade_status(job: Job, now: float, clock: VCenterClock) -> JSON:
     """``Upgrades.Status`` of a running job: no ``components`` until prechecks are done."""
     if job.phase(now) == "prechecks":
         return {
@@ -97,7 +103,7 @@ def upgrade_status(job: Job, now: float, clock: SimClock) -> JSON:
     }
 
 
-def node_conditions(job: Job, now: float, clock: SimClock) -> list[JSON]:
+def node_conditions(job: Job, now: float, clock: VCenterClock) -> list[JSON]:
     """One ``ControlPlaneNodeUpgraded`` condition per control-plane node."""
     out = []
     previous_done = job.upgrade_start
@@ -144,12 +150,12 @@ def node_conditions(job: Job, now: float, clock: SimClock) -> list[JSON]:
     return out
 
 
-def precheck_conditions(run: PrecheckRun, now: float, clock: SimClock) -> list[JSON]:
+def precheck_conditions(run: PrecheckRun, now: float, clock: VCenterClock) -> list[JSON]:
     """The conditions of a precheck run: UNKNOWN/INFO while running, final once done."""
     return [_check_condition(check, run, now, clock) for check in run.checks]
 
 
-def _check_condition(check: Precheck, run: PrecheckRun, now: float, clock: SimClock) -> JSON:
+def _check_condition(check: Precheck, run: PrecheckRun, now: float, clock: VCenterClock) -> JSON:
     type_ = camel_case(check.id)
     description = Message(check.id, f"Upgrade precheck {check.id}", (check.id,))
     if not run.finished(now):
@@ -183,7 +189,7 @@ def _check_condition(check: Precheck, run: PrecheckRun, now: float, clock: SimCl
     )
 
 
-def precheck_result(run: PrecheckRun, now: float, clock: SimClock) -> JSON:
+def precheck_result(run: PrecheckRun, now: float, clock: VCenterClock) -> JSON:
     """``PrecheckResult`` (§6.5) with its ConditionGroup status."""
     if run.finished(now):
         severities = run.severities()
@@ -194,60 +200,6 @@ def precheck_result(run: PrecheckRun, now: float, clock: SimClock) -> JSON:
         "target_version": run.target_version,
         "status": status,
         "conditions": precheck_conditions(run, now, clock),
-    }
-
-
-def _stats(index: int) -> JSON:
-    return {
-        "cpu_used": 8_000 + (index * 137) % 4_000,
-        "cpu_capacity": 120_000,
-        "memory_used": 65_536 + (index * 997) % 32_768,
-        "memory_capacity": 524_288,
-        "storage_used": 204_800 + (index * 1_021) % 102_400,
-        "storage_capacity": 2_097_152,
-    }
-
-
-def _statuses(sup: Supervisor, now: float) -> tuple[str, str]:
-    state = sup.state(now)
-    if state == "ERROR":
-        return "ERROR", "WARNING"
-    if sup.job is not None and sup.job.phase(now) == "upgrading":
-        return "CONFIGURING", "READY"
-    return "RUNNING", "READY"
-
-
-def _endpoint(vcenter_index: int, index: int) -> str:
-    return f"10.{vcenter_index // 250 % 250}.{vcenter_index % 250}.{index % 250 + 2}"
-
-
-def summary_info(sup: Supervisor, now: float, vcenter_index: int) -> JSON:
-    """``Summary.Info`` (§5.1)."""
-    config_status, kubernetes_status = _statuses(sup, now)
-    out: JSON = {
-        "name": sup.spec.name,
-        "APIEndpoint": _endpoint(vcenter_index, sup.index),
-        "stats": _stats(sup.index),
-        "config_status": config_status,
-        "kubernetes_status": kubernetes_status,
-    }
-    if config_status == "ERROR" and sup.notes:
-        out["messages"] = [
-            {"id": n.message.id, "severity": n.severity, "details": n.message.to_json()}
-            for n in sup.notes
-        ]
-    return out
-
-
-def cluster_summary(sup: Supervisor, now: float) -> JSON:
-    """``Clusters.Summary`` of the deprecated cluster listing (§5.2)."""
-    config_status, kubernetes_status = _statuses(sup, now)
-    return {
-        "cluster": f"domain-c{1001 + sup.index}",
-        "cluster_name": sup.spec.name,
-        "stats": _stats(sup.index),
-        "config_status": config_status,
-        "kubernetes_status": kubernetes_status,
     }
 
 
@@ -277,7 +229,7 @@ def task_status(job: Job, now: float) -> str:
     return "SUCCEEDED" if job.outcome == "succeeded" else "FAILED"
 
 
-def task_info(job: Job, now: float, clock: SimClock) -> JSON:
+def task_info(job: Job, now: float, clock: VCenterClock) -> JSON:
     """The cis ``Tasks.Info`` (§7), obeying the union rule on ``status``."""
     phase = job.phase(now)
     status = task_status(job, now)
@@ -316,14 +268,14 @@ def task_error(job: Job) -> JSON:
     return error_body("ERROR", [blocked_message(job)])
 
 
-def version_info(version: str, position: int, clock: SimClock) -> JSON:
+def version_info(version: str, position: int) -> JSON:
     """``Versions.Info`` (§6.4); release dates are fixed, 30 days apart in catalog order."""
     released = _RELEASE_EPOCH + timedelta(days=30 * position)
     return {
         "version": version,
         "name": f"Supervisor {version}",
         "description": f"Supervisor software version {version}.",
-        "release_date": clock.iso((released - clock.start_wall).total_seconds()),
+        "release_date": format_datetime(released),
         "release_notes": f"Release notes of Supervisor {version}.",
         "image_source_specs": [{"source_type": "EMBEDDED"}],
     }

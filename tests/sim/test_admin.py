@@ -20,7 +20,7 @@ THREE = one_vcenter(
 
 
 async def test_stats_document(launch: Launch) -> None:
-    """GET /stats has DESIGN §7's keys plus ours, counts requests by route template."""
+    """GET /stats has the documented keys, counts requests by route template."""
     served = await launch(THREE)
     vc = served.vc()
     await vc.request("GET", f"{SW}/upgrades/supervisor-1")
@@ -49,6 +49,8 @@ async def test_stats_document(launch: Launch) -> None:
     assert stats["supervisors"]["vc/supervisor-1"] == {
         "state": "INPROGRESS",
         "current_version": "9.0.0",
+        "config_status": "RUNNING",
+        "kubernetes_status": "READY",
     }
     [job] = stats["jobs"]
     assert job["task"] == task
@@ -102,6 +104,7 @@ async def test_generated_listing(launch: Launch) -> None:
     assert generated["gen-vc-0002"][2] == {
         "id": "supervisor-3",
         "name": "sv-0002-03",
+        "start": "ready",
         "outcome": "precheck_error",
     }
     assert list(served.sim.vcenter_urls) == ["gen-vc-0001", "gen-vc-0002"]

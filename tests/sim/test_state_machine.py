@@ -73,6 +73,8 @@ async def test_success_path_phases(launch: Launch) -> None:
     assert served.sim.stats()["supervisors"]["vc/supervisor-1"] == {
         "state": "READY",
         "current_version": "9.1.0",
+        "config_status": "RUNNING",
+        "kubernetes_status": "READY",
     }
 
 
