@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
+import stat
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,14 @@ from typing import Any
 import pytest
 import structlog
 
-from fleetupgrade.logs import close_logging, configure_logging, redact, register_secret
+from fleetupgrade.logs import (
+    CONTEXT_KEYS,
+    close_logging,
+    configure_logging,
+    redact,
+    register_secret,
+    reset_logging,
+)
 
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 SENTINEL = "S3ntinel-p4ss!word"
@@ -24,9 +33,8 @@ SESSION = "b6a1f2c4e5d6a7b8c9d0e1f2a3b4c5d6"
 def _reset_logging() -> Iterator[None]:
     structlog.contextvars.clear_contextvars()
     yield
-    close_logging()
+    reset_logging()
     structlog.contextvars.clear_contextvars()
-    structlog.reset_defaults()
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -87,7 +95,7 @@ def test_default_stderr_format_is_json_off_a_tty(capsys: pytest.CaptureFixture[s
 
 
 def test_levels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """stderr follows the level; the events file keeps info+ always, debug only when asked."""
+    """stderr follows the chosen level; the events file keeps every level, debug included."""
     events = tmp_path / "events.jsonl"
     configure_logging(events_file=events, stderr_format="json", level="warning")
     log = structlog.get_logger()
@@ -95,12 +103,19 @@ def test_levels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     log.info("i")
     log.error("e")
     close_logging()
-    assert [e["event"] for e in _lines(events)] == ["i", "e"]
+    assert [e["event"] for e in _lines(events)] == ["d", "i", "e"]
     assert [json.loads(x)["event"] for x in capsys.readouterr().err.splitlines()] == ["e"]
-    configure_logging(events_file=events, stderr_format="json", level="DEBUG")
-    log.debug("d2")
-    close_logging()
-    assert _lines(events)[-1]["event"] == "d2"
+
+
+def test_default_stderr_level_is_info(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without --log-level, stderr shows info and above, not per-poll debug."""
+    configure_logging(events_file=None, stderr_format="json")
+    log = structlog.get_logger()
+    log.debug("upgrade_progress")
+    log.info("wave_started")
+    assert [json.loads(x)["event"] for x in capsys.readouterr().err.splitlines()] == [
+        "wave_started"
+    ]
 
 
 def test_bad_level_or_format_is_rejected() -> None:
@@ -239,3 +254,84 @@ def test_stderr_is_looked_up_at_write_time(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setattr("sys.stderr", replacement)
     structlog.get_logger().info("later")
     assert json.loads(replacement.getvalue())["event"] == "later"
+
+
+def test_every_event_has_the_contract_keys(tmp_path: Path) -> None:
+    """Through the real pipeline: timestamp, level, event, run_id first, context in order."""
+    events = tmp_path / "events.jsonl"
+    configure_logging(events_file=events, stderr_format="json", level="error")
+    structlog.contextvars.bind_contextvars(run_id="run-7")
+    log = structlog.get_logger("fleetupgrade.engine")
+    log.info("run_started")
+    with structlog.contextvars.bound_contextvars(wave="canary"):
+        log.warning("wave_halted", reason="threshold", counts={"precheck_error": 2})
+        with structlog.contextvars.bound_contextvars(vcenter="vc-east", supervisor="sv-1"):
+            log.info("supervisor_finished", outcome="upgraded", task_id="t-1")
+    log.info("run_finished", result="halted", counts={"upgraded": 1})
+    logging.getLogger("aiohttp.client").warning("Unclosed connection %s", "c1")
+    close_logging()
+    lines = _lines(events)
+    for line in lines:
+        assert list(line)[:4] == ["timestamp", "level", "event", "run_id"]
+        assert TIMESTAMP.match(line["timestamp"])
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", line["event"])
+        context = [k for k in line if k in CONTEXT_KEYS]
+        assert context == sorted(context, key=CONTEXT_KEYS.index)
+    assert [list(x)[3:] for x in lines] == [
+        ["run_id"],
+        ["run_id", "wave", "counts", "reason"],
+        ["run_id", "wave", "vcenter", "supervisor", "task_id", "outcome"],
+        ["run_id", "result", "counts"],
+        ["run_id", "message", "logger"],
+    ]
+
+
+def test_other_libraries_log_at_warning_and_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """aiohttp/asyncio warnings come through as library_log events; their chatter does not."""
+    events = tmp_path / "events.jsonl"
+    configure_logging(events_file=events, stderr_format="json", level="debug")
+    logging.getLogger("aiohttp.access").info("GET /api 200")
+    logging.getLogger("asyncio").debug("Using selector")
+    logging.getLogger("somelib").info("hello")
+    logging.getLogger("asyncio").error("Task exception was never retrieved")
+    close_logging()
+    (line,) = _lines(events)
+    assert (line["event"], line["level"], line["logger"]) == ("library_log", "error", "asyncio")
+    assert line["message"] == "Task exception was never retrieved"
+    assert json.loads(capsys.readouterr().err) == line
+
+
+def test_stamina_retry_line_never_appears(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """stamina's own retry warning is dropped (the client logs http_retry instead)."""
+    events = tmp_path / "events.jsonl"
+    configure_logging(events_file=events, stderr_format="json", level="debug")
+    structlog.get_logger("stamina").warning("stamina.retry_scheduled", retry_num=1)
+    logging.getLogger("stamina").warning("retrying")
+    structlog.get_logger().info("kept")
+    close_logging()
+    assert [e["event"] for e in _lines(events)] == ["kept"]
+    assert "stamina" not in capsys.readouterr().err
+
+
+def test_events_file_is_private(tmp_path: Path) -> None:
+    """events.jsonl is created 0600, like every file of a run directory."""
+    events = tmp_path / "run" / "events.jsonl"
+    configure_logging(events_file=events, stderr_format="json")
+    structlog.get_logger().info("x")
+    close_logging()
+    assert stat.S_IMODE(events.stat().st_mode) == 0o600
+
+
+def test_reset_removes_the_handlers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """After reset_logging nothing of ours stays on the root logger."""
+    before = list(logging.getLogger().handlers)
+    configure_logging(events_file=tmp_path / "e.jsonl", stderr_format="json")
+    assert len(logging.getLogger().handlers) == len(before) + 2
+    reset_logging()
+    assert logging.getLogger().handlers == before
+    logging.getLogger("asyncio").error("after reset")
+    assert capsys.readouterr().err == ""
