@@ -37,17 +37,18 @@ __all__ = [
 EVENTS: frozenset[str] = frozenset(
     {
         "run_started",
-        "run_resumed",
         "wave_started",
         "wave_awaiting_approval",
         "wave_halted",
         "wave_finished",
         "run_finished",
         "run_stopped",
+        "vcenter_unreachable",
         "test",
     }
 )
-"""Every event a target can subscribe to (``test`` is sent by ``notify-test`` only)."""
+"""Every event a target can subscribe to: the plan's ``[[notify]] events`` values, plus
+``test``, which ``notify-test`` sends to every target whatever it subscribes to."""
 
 DEFAULT_EVENTS: frozenset[str] = frozenset(
     {"wave_awaiting_approval", "wave_halted", "run_finished", "run_stopped"}
