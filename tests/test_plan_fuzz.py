@@ -14,12 +14,14 @@ from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
+import trustme
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fleetupgrade.errors import Issue, PlanError
 from fleetupgrade.plan import Plan, load_plan
 
+CA_PEM = trustme.CA().cert_pem.bytes()
 BASE = """\
 version = 1
 name = "fuzz"
@@ -137,8 +139,8 @@ def _mutate(data: dict[str, Any], path: tuple[Any, ...], action: str, value: Any
 
 
 def _setup(tmp_path: Path) -> Path:
-    (tmp_path / "pw").write_text("secret\n", encoding="utf-8")
-    (tmp_path / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n", encoding="utf-8")
+    (tmp_path / "pw").write_text("long-enough-secret\n", encoding="utf-8")
+    (tmp_path / "ca.pem").write_bytes(CA_PEM)
     return tmp_path / "plan.toml"
 
 

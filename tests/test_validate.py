@@ -50,10 +50,13 @@ def test_invalid_plan_lists_located_errors_and_exits_2(tmp_path: Path) -> None:
     code, output = _invoke("validate", str(path), str(ROOT / "plans/example.toml"))
     assert code == 2
     assert (
-        f"{path}: waves[0].max_precheck_error: unknown key 'max_precheck_error'; did you mean 'max_precheck_errors'?"
-        in output
+        f'{path}: line 10: wave "w": max_precheck_error: unknown key '
+        "'max_precheck_error'; did you mean 'max_precheck_errors'?" in output
     )
-    assert "waves[0].supervisors[0].vcenter: unknown vCenter 'vc-west' (known: vc-east)" in output
+    assert (
+        'line 11: wave "w": supervisors[0].vcenter: unknown vCenter '
+        "'vc-west' (known: vc-east)" in output
+    )
     assert "example.toml: valid" in output
     assert "Traceback" not in output
 
@@ -87,6 +90,8 @@ def test_json_format_for_machines(tmp_path: Path) -> None:
     assert not bad["valid"]
     assert {
         "location": "waves[0].supervisors[0].vcenter",
+        "line": 11,
+        "wave": "w",
         "message": "unknown vCenter 'vc-west' (known: vc-east)",
     } in bad["errors"]
     assert demo["valid"]
@@ -137,7 +142,7 @@ def test_percent_wave_arithmetic_and_validate_warnings(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """10 % of 18 halts at the 2nd ERROR; unused vCenters and past windows are warnings only."""
-    monkeypatch.setenv("FLEETUPGRADE_TEST_VALIDATE_PW", "x")
+    monkeypatch.setenv("FLEETUPGRADE_TEST_VALIDATE_PW", "long-enough")
     path = tmp_path / "ok.toml"
     path.write_text(GOOD, encoding="utf-8")
     code, output = _invoke("validate", str(path))
@@ -145,8 +150,8 @@ def test_percent_wave_arithmetic_and_validate_warnings(
     assert "wave prod-east: 18 Supervisor(s), 10% of 18 → halts at the 2nd ERROR" in output
     assert "vCenter vc-east https://vc-east.example (max 3 at once)" in output
     assert "fleet-wide cap 5" in output
-    assert "warning: vcenters[1]: vCenter vc-spare is not used by any wave" in output
-    assert "warning: window.end: the window ended at 2020-01-02T04:00:00+00:00" in output
+    assert "warning: line 15: vcenters[1]: vCenter vc-spare is not used by any wave" in output
+    assert "warning: line 8: window.end: the window ended at 2020-01-02T04:00:00+00:00" in output
 
 
 def test_json_summary_carries_the_threshold_arithmetic(
@@ -171,6 +176,7 @@ def test_json_summary_carries_the_threshold_arithmetic(
         "name": "vc-east",
         "url": "https://vc-east.example",
         "max_concurrent": 3,
+        "max_requests_per_second": 20.0,
     }
 
 

@@ -26,7 +26,7 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 
 from fleetupgrade.durations import format_duration, parse_duration
-from fleetupgrade.plan.rules import toml_type
+from fleetupgrade.plan.messages import toml_type
 
 __all__ = [
     "DURATION_PATTERN",
@@ -43,12 +43,15 @@ __all__ = [
     "Percent",
     "PlanPath",
     "PositiveDuration",
+    "Rate",
     "Slots",
+    "Username",
     "plan_version",
+    "username_problem",
 ]
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$"
-DURATION_PATTERN = r"^\s*\d+(\.\d+)?\s*(ms|s|m|h|d)\s*$"
+DURATION_PATTERN = r"^\s*[0-9]+(\.[0-9]+)?\s*(ms|s|m|h|d)\s*$"
 ENV_NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 PLAN_VERSION = 1
 
@@ -56,6 +59,10 @@ PLAN_VERSION = 1
 def _duration(value: Any) -> Any:
     """``"90s"`` → timedelta; a bare number is refused (seconds? minutes?)."""
     if isinstance(value, str):
+        if not value.isascii():  # "٣٠s", "３０s": digits no reviewer reads as 30
+            raise ValueError(
+                "a duration is written with ASCII digits and a unit, e.g. '90s', '15m', '4h'"
+            )
         try:
             return parse_duration(value)
         except OverflowError:  # "1000000000000d": beyond timedelta
@@ -77,6 +84,7 @@ NonEmpty = Annotated[StrictStr, Field(min_length=1)]
 Count = Annotated[StrictInt, Field(ge=0)]
 Slots = Annotated[StrictInt, Field(ge=1)]
 Percent = Annotated[float, Strict(), Field(gt=0, le=100, allow_inf_nan=False)]
+Rate = Annotated[float, Strict(), Field(gt=0, le=10_000, allow_inf_nan=False)]
 
 
 def plan_version(value: Any) -> Any:
@@ -148,3 +156,27 @@ def _resolve_path(value: Any, info: ValidationInfo) -> Any:
 PlanPath = Annotated[Path, BeforeValidator(_resolve_path)]
 
 NonNegativeDuration = Annotated[Duration, Field(ge=timedelta(0))]
+
+
+def username_problem(value: str) -> str | None:
+    """Why a username cannot be sent in HTTP Basic authentication (None: it can).
+
+    ``user:name`` would split into another user and password on the server; a CR or LF
+    could inject a header. The username itself is never echoed.
+    """
+    if ":" in value:
+        return "a username must not contain ':' (HTTP Basic authentication splits on it)"
+    if any(not ch.isprintable() for ch in value):
+        return "a username must not contain control characters (CR, LF, tab, ...)"
+    return None
+
+
+def _username(value: Any) -> Any:
+    if isinstance(value, str):
+        problem = username_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+    return value
+
+
+Username = Annotated[NonEmpty, BeforeValidator(_username)]

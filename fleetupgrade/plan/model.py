@@ -1,25 +1,20 @@
-"""Plans: the TOML an operator writes, validated in one pass with every problem located.
+"""The plan's models: what an operator writes, checked value by value.
 
-A plan is reviewed in a change ticket and run at 2 a.m., so a typo must never be silently
-ignored and every mistake must be reported at once, with its exact place, before anything
-touches a vCenter. Validation therefore has two halves that always both run: the pydantic
-models check each value's type and range (unknown keys are errors, with a did-you-mean),
-and the cross-checks in :mod:`fleetupgrade.plan.rules` check what spans the document
-(references, duplicates, files, the window). ``load_plan`` raises one :class:`PlanError`
-carrying every issue.
+They also answer what the engine asks ("which threshold gates this wave?", "how fast may
+I call this vCenter?"), so the defaults-versus-override logic lives in one place.
+
+Every model forbids unknown keys (a typo must never be silently ignored) and its scalars
+are strict (``"3"`` is not 3). What spans the document (references, duplicates, files,
+the window) is checked in :mod:`fleetupgrade.plan.rules`; loading lives in
+:mod:`fleetupgrade.plan.loader`. The format, key by key, is docs/plan.md.
 """
 
 from __future__ import annotations
 
-import hashlib
-import math
-import re
-import tomllib
-from dataclasses import dataclass
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -28,13 +23,9 @@ from pydantic import (
     Field,
     PrivateAttr,
     StrictBool,
-    ValidationError,
 )
-from pydantic.json_schema import GenerateJsonSchema
 
-from fleetupgrade.durations import format_duration
-from fleetupgrade.errors import Issue, PlanError
-from fleetupgrade.plan.credentials import credential_issues, resolve_credentials
+from fleetupgrade.errors import FleetFileError, Issue
 from fleetupgrade.plan.fields import (
     Count,
     EnvName,
@@ -45,28 +36,42 @@ from fleetupgrade.plan.fields import (
     Percent,
     PlanPath,
     PositiveDuration,
+    Rate,
     Slots,
+    Username,
     plan_version,
 )
-from fleetupgrade.plan.rules import cross_check, issues_from_validation
+from fleetupgrade.plan.threshold import Threshold
 
 __all__ = [
+    "DEFAULT_NOTIFY_EVENTS",
+    "NOTIFY_EVENTS",
     "Defaults",
+    "NotifyConfig",
+    "NotifyEvent",
     "Plan",
     "SupervisorRef",
-    "Threshold",
     "VCenterConfig",
     "Wave",
     "Window",
-    "credential_issues",
-    "load_plan",
-    "parse_plan",
-    "plan_json_schema",
-    "resolve_credentials",
 ]
 
-_TOML_AT = re.compile(
-    r"^(?P<what>.*) \(at (?:line (?P<line>\d+), column (?P<col>\d+)|end of document)\)$"
+NotifyEvent = Literal[
+    "run_started",
+    "wave_started",
+    "wave_awaiting_approval",
+    "wave_halted",
+    "wave_finished",
+    "run_finished",
+    "run_stopped",
+    "vcenter_unreachable",
+]
+NOTIFY_EVENTS: tuple[str, ...] = get_args(NotifyEvent)
+DEFAULT_NOTIFY_EVENTS: tuple[NotifyEvent, ...] = (
+    "wave_awaiting_approval",
+    "wave_halted",
+    "run_finished",
+    "run_stopped",
 )
 
 
@@ -83,6 +88,14 @@ class Defaults(_Model):
     max_concurrent_per_vcenter: Slots = 1
     max_concurrent_total: Count = 0
     max_precheck_errors: Count = 0
+    max_failures: Count | None = None
+    max_failure_percent: Percent | None = None
+    require_approval: StrictBool = False
+    approval_timeout: NonNegativeDuration = timedelta(0)
+    health_timeout: NonNegativeDuration = timedelta(minutes=15)
+    expected_upgrade_duration: NonNegativeDuration | None = None
+    expected_upgrade_duration_per_node: NonNegativeDuration | None = None
+    max_requests_per_second: Rate = 20.0
     poll_interval: PositiveDuration = timedelta(seconds=30)
     upgrade_timeout: PositiveDuration = timedelta(hours=4)
     stall_timeout: PositiveDuration = timedelta(minutes=30)
@@ -95,6 +108,7 @@ class Window(_Model):
     start: OffsetDateTime
     end: OffsetDateTime
     grace: NonNegativeDuration = timedelta(0)
+    admission: Literal["fit", "start"] = "fit"
 
 
 class VCenterConfig(_Model):
@@ -102,13 +116,14 @@ class VCenterConfig(_Model):
 
     name: Name
     url: NonEmpty
-    username: NonEmpty | None = None
+    username: Username | None = None
     username_env: EnvName | None = None
     password_env: EnvName | None = None
     password_file: PlanPath | None = None
     ca_file: PlanPath | None = None
     tls_thumbprint: NonEmpty | None = None
     max_concurrent: Slots | None = None
+    max_requests_per_second: Rate | None = None
 
 
 class SupervisorRef(_Model):
@@ -127,92 +142,54 @@ class SupervisorRef(_Model):
 
 
 class Wave(_Model):
-    """Supervisors upgraded together, halted by its precheck threshold."""
+    """Supervisors upgraded together, halted by its precheck and failure gates."""
 
     name: Name
     max_precheck_errors: Count | None = None
     max_precheck_error_percent: Percent | None = None
-    max_upgrade_failures: Count | None = None
+    max_failures: Count | None = None
+    max_failure_percent: Percent | None = None
+    max_upgrade_failures: Count | None = None  # deprecated alias of max_failures
+    require_approval: StrictBool | None = None
+    health_timeout: NonNegativeDuration | None = None
     pause_after: PositiveDuration | None = None
     supervisors: Annotated[tuple[SupervisorRef, ...], Field(min_length=1)]
 
 
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+class NotifyConfig(_Model):
+    """One notification target: where events are posted (a secret), which, and how."""
+
+    url: NonEmpty | None = Field(default=None, repr=False)
+    url_env: EnvName | None = None
+    events: Annotated[tuple[NotifyEvent, ...], Field(min_length=1)] = DEFAULT_NOTIFY_EVENTS
+    format: Literal["json", "slack"] = "json"
+    secret_env: EnvName | None = None
 
 
-def _decimal(value: int | Fraction) -> str:
-    """A limit as the operator wrote it (``12.5``, not ``25/2`` nor a rounded float)."""
-    value = Fraction(value)
-    rest, twos, fives = value.denominator, 0, 0
-    while rest % 2 == 0:
-        rest, twos = rest // 2, twos + 1
-    while rest % 5 == 0:
-        rest, fives = rest // 5, fives + 1
-    if rest != 1:  # not a terminating decimal (never from TOML text): say it exactly
-        return str(value)
-    places = max(twos, fives)
-    digits = str(abs(value.numerator) * 10**places // value.denominator).rjust(places + 1, "0")
-    whole, fraction = digits[: len(digits) - places], digits[len(digits) - places :]
-    sign = "-" if value < 0 else ""
-    return f"{sign}{whole}.{fraction}" if fraction else f"{sign}{whole}"
-
-
-@dataclass(frozen=True, slots=True)
-class Threshold:
-    """A wave's halt rule in exact arithmetic (DESIGN §2): halt when E exceeds it."""
-
-    kind: Literal["count", "percent"]
-    limit: int | Fraction
-
-    def halts(self, errors: int, size: int) -> bool:
-        """Whether ``errors`` ERRORs in a wave of ``size`` Supervisors halt it."""
-        if self.kind == "count":
-            return errors > self.limit
-        return errors * 100 > self.limit * size
-
-    def halting_error_count(self, size: int) -> int | None:
-        """The smallest number of ERRORs that halts the wave (None: it never halts)."""
-        if self.kind == "count":
-            first = int(self.limit) + 1
-        else:  # smallest E with E*100 > limit*size
-            first = math.floor(Fraction(self.limit) * size / 100) + 1
-        return first if 1 <= first <= size else None
-
-    @property
-    def rule(self) -> str:
-        """The rule as the decision log records it."""
-        if self.kind == "count":
-            return f"max_precheck_errors: errors > {self.limit}"
-        return f"max_precheck_error_percent: errors*100 > {_decimal(self.limit)}*size"
-
-    def describe(self, size: int) -> str:
-        """``10% of 18 → halts at the 2nd ERROR`` — the arithmetic an operator checks."""
-        head = (
-            f"max {self.limit} ERROR(s)"
-            if self.kind == "count"
-            else f"{_decimal(self.limit)}% of {size}"
-        )
-        at = self.halting_error_count(size)
-        return f"{head} → " + (
-            "never halts" if at is None else f"halts at the {_ordinal(at)} ERROR"
-        )
+def _percent(value: float) -> Fraction:
+    return Fraction(str(value))  # the decimal the TOML text held, exactly
 
 
 class Plan(_Model):
-    """A whole plan: vCenters, defaults, an optional window, and the ordered waves."""
+    """A whole plan: vCenters, defaults, an optional window, the ordered waves, notify.
+
+    Without waves it is a *fleet file*: good for ``inventory`` and ``plan new``, refused
+    by ``run`` (:meth:`require_waves`).
+    """
 
     version: Annotated[Literal[1], BeforeValidator(plan_version)]
     name: Name
+    change_ref: NonEmpty | None = None
     defaults: Defaults = Field(default_factory=Defaults)
     window: Window | None = None
     vcenters: Annotated[tuple[VCenterConfig, ...], Field(min_length=1)]
-    waves: Annotated[tuple[Wave, ...], Field(min_length=1)]
+    waves: tuple[Wave, ...] = ()
+    notify: tuple[NotifyConfig, ...] = ()
 
     _path: Path = PrivateAttr(default=Path("plan.toml"))
     _sha256: str = PrivateAttr(default="")
     _source_text: str = PrivateAttr(default="")
+    _warnings: tuple[Issue, ...] = PrivateAttr(default=())
 
     @property
     def path(self) -> Path:
@@ -229,6 +206,30 @@ class Plan(_Model):
         """The exact file text (copied into the run directory)."""
         return self._source_text
 
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        """Valid but deprecated spellings found while loading (``validate`` prints them)."""
+        return self._warnings
+
+    @property
+    def is_fleet_file(self) -> bool:
+        """No ``[[waves]]``: a list of vCenters, not something ``run`` can execute."""
+        return not self.waves
+
+    def require_waves(self) -> None:
+        """Raise :class:`FleetFileError` (exit 2) when there is no wave to run."""
+        if self.is_fleet_file:
+            raise FleetFileError(
+                str(self.path),
+                [
+                    Issue(
+                        "waves",
+                        "this is a fleet file (no [[waves]]): `run` needs at least one "
+                        "[[waves]] table; `fleetupgrade plan new` can write them",
+                    )
+                ],
+            )
+
     def vcenter(self, name: str) -> VCenterConfig:
         """The vCenter of that name (KeyError if the plan has none)."""
         for vcenter in self.vcenters:
@@ -240,6 +241,11 @@ class Plan(_Model):
         """How many jobs may be in flight on this vCenter."""
         own = self.vcenter(vcenter).max_concurrent
         return own if own is not None else self.defaults.max_concurrent_per_vcenter
+
+    def requests_per_second_for(self, vcenter: str) -> float:
+        """The request pacing for this vCenter (its own, else the default)."""
+        own = self.vcenter(vcenter).max_requests_per_second
+        return float(own if own is not None else self.defaults.max_requests_per_second)
 
     def desired_version_for(self, ref: SupervisorRef) -> str:
         """The version this Supervisor is upgraded to (validated to exist)."""
@@ -255,125 +261,41 @@ class Plan(_Model):
         return self.defaults.ignore_precheck_warnings
 
     def threshold_for(self, wave: Wave) -> Threshold:
-        """The wave's halt rule (its own, or the default count)."""
+        """The wave's precheck gate (its own limit, or the default count)."""
         if wave.max_precheck_error_percent is not None:
-            return Threshold("percent", Fraction(str(wave.max_precheck_error_percent)))
+            return Threshold("percent", _percent(wave.max_precheck_error_percent))
         if wave.max_precheck_errors is not None:
             return Threshold("count", wave.max_precheck_errors)
         return Threshold("count", self.defaults.max_precheck_errors)
 
+    def failure_threshold_for(self, wave: Wave) -> Threshold:
+        """The wave's failure gate: its own limit, else the default (count 0: first failure)."""
+        percent = wave.max_failure_percent
+        count = wave.max_failures if wave.max_failures is not None else wave.max_upgrade_failures
+        if percent is None and count is None:
+            percent, count = self.defaults.max_failure_percent, self.defaults.max_failures
+        if percent is not None:
+            return Threshold("percent", _percent(percent), "failure")
+        return Threshold("count", count or 0, "failure")
 
-def _toml_error(source: str, exc: tomllib.TOMLDecodeError) -> PlanError:
-    """A syntax error located like every other issue: ``line 3, column 7``."""
-    match = _TOML_AT.match(str(exc))
-    if match is None:
-        return PlanError(source, [Issue("", f"TOML syntax error: {exc}")])
-    where = f"line {match['line']}, column {match['col']}" if match["line"] else "end of file"
-    return PlanError(source, [Issue(where, f"TOML syntax error: {match['what']}")])
+    def requires_approval(self, wave: Wave) -> bool:
+        """Whether the wave waits for ``fleetupgrade approve`` before it starts."""
+        if wave.require_approval is not None:
+            return wave.require_approval
+        return self.defaults.require_approval
 
+    def health_timeout_for(self, wave: Wave) -> timedelta:
+        """How long to wait for a healthy Supervisor after its job (0: do not wait)."""
+        if wave.health_timeout is not None:
+            return wave.health_timeout
+        return self.defaults.health_timeout
 
-def parse_plan(text: str, *, source: str, base: Path) -> Plan:
-    """Validate plan text; ``base`` is the directory relative paths start from."""
-    try:
-        data = tomllib.loads(text.removeprefix("\ufeff"))  # editors on Windows add a BOM
-    except tomllib.TOMLDecodeError as exc:
-        raise _toml_error(source, exc) from None
-    except RecursionError:
-        raise PlanError(source, [Issue("", "TOML nested too deeply")]) from None
-    issues = cross_check(data, base)
-    plan = None
-    try:
-        plan = Plan.model_validate(data, context={"base": base})
-    except ValidationError as exc:
-        issues = issues_from_validation(exc, Plan) + issues
-    except RecursionError:
-        issues = [Issue("", "plan nested too deeply"), *issues]
-    errors = [i for i in _unique(issues) if i.severity == "error"]
-    if errors or plan is None:
-        raise PlanError(source, errors or [Issue("", "invalid plan")])
-    return plan
-
-
-def _unique(issues: list[Issue]) -> list[Issue]:
-    seen: set[tuple[str, str]] = set()
-    out = []
-    for issue in issues:
-        if (issue.location, issue.message) not in seen:
-            seen.add((issue.location, issue.message))
-            out.append(issue)
-    return out
-
-
-def load_plan(path: Path | str) -> Plan:
-    """Load and validate a plan file; every problem at once in one :class:`PlanError`."""
-    path = Path(path)
-    source = str(path)
-    try:
-        raw = path.read_bytes()
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise PlanError(source, [Issue("", f"cannot read the plan: {reason}")]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise PlanError(
-            source, [Issue("", f"not UTF-8 text: {exc.reason} at byte {exc.start}")]
-        ) from None
-    absolute = path.resolve()
-    plan = parse_plan(text, source=source, base=absolute.parent)
-    plan._path = absolute
-    plan._sha256 = hashlib.sha256(raw).hexdigest()
-    plan._source_text = text
-    return plan
-
-
-def _without_null(node: Any) -> Any:
-    """TOML has no null: ``X | None`` means "key absent", so the schema offers only X."""
-    if isinstance(node, list):
-        return [_without_null(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    node = {key: _without_null(value) for key, value in node.items()}
-    options = node.get("anyOf")
-    if isinstance(options, list) and {"type": "null"} in options:
-        rest = [option for option in options if option != {"type": "null"}]
-        del node["anyOf"]
-        node = {**rest[0], **node} if len(rest) == 1 else {"anyOf": rest, **node}
-    if node.get("default", 0) is None:
-        del node["default"]
-    return node
-
-
-class _TomlSchema(GenerateJsonSchema):
-    """Defaults as a plan spells them: ``"30s"``, not ISO 8601 ``"PT30S"``."""
-
-    def encode_default(self, dft: Any) -> Any:
-        """Durations in plan syntax; everything else as pydantic encodes it."""
-        if isinstance(dft, timedelta):
-            return format_duration(dft)
-        return super().encode_default(dft)
-
-
-def _one_of(*keys: str) -> dict[str, Any]:
-    return {"oneOf": [{"required": [key]} for key in keys]}
-
-
-def plan_json_schema() -> dict[str, Any]:
-    """The JSON Schema of the TOML a plan file holds (for editors such as taplo).
-
-    The rules JSON Schema can say are in it too (exactly one of ``id`` / ``name``, ...),
-    so an editor flags what ``validate`` would; references and duplicates it cannot say.
-    """
-    schema: dict[str, Any] = _without_null(
-        Plan.model_json_schema(mode="validation", schema_generator=_TomlSchema)
-    )
-    defs = schema["$defs"]
-    defs["SupervisorRef"].update(_one_of("id", "name"))
-    defs["VCenterConfig"]["allOf"] = [
-        _one_of("username", "username_env"),
-        _one_of("password_env", "password_file"),
-    ]
-    defs["Wave"]["not"] = {"required": ["max_precheck_errors", "max_precheck_error_percent"]}
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "fleetupgrade plan"
-    return schema
+    def expected_duration(self, control_plane_nodes: int) -> timedelta | None:
+        """The planned duration of one upgrade, for window-fit admission (None: unknown)."""
+        whole = self.defaults.expected_upgrade_duration
+        if whole:
+            return whole
+        per_node = self.defaults.expected_upgrade_duration_per_node
+        if per_node and control_plane_nodes > 0:
+            return per_node * control_plane_nodes
+        return None

@@ -1,0 +1,81 @@
+"""Notification targets, resolved at run time: the webhook URL and signing secret.
+
+A webhook URL is a secret (whoever has it can post to the channel), so a plan usually
+names an environment variable (``url_env``) and every message says
+``notify[0].url_env (SLACK_WEBHOOK_URL)``, never the URL. ``run`` resolves the targets
+before anything is fired (a missing variable is :class:`CredentialsError`, exit 2);
+``validate`` runs offline elsewhere and only warns (:func:`notify_issues`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from fleetupgrade.errors import CredentialsError, Issue
+from fleetupgrade.plan.urls import url_problem
+
+if TYPE_CHECKING:
+    from fleetupgrade.plan.model import NotifyConfig, Plan
+
+__all__ = ["ResolvedNotifyTarget", "notify_issues", "resolve_notify_targets"]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedNotifyTarget:
+    """Where to post, what, and how to sign it; ``repr`` hides the URL and the secret."""
+
+    url: str = field(repr=False)
+    events: tuple[str, ...]
+    format: str
+    secret: bytes | None = field(default=None, repr=False)
+    label: str = ""
+
+
+def _resolve(index: int, target: NotifyConfig, env: Mapping[str, str]) -> ResolvedNotifyTarget:
+    where = f"notify[{index}]"
+    if target.url is not None:
+        url = target.url
+    elif target.url_env is not None:
+        found = env.get(target.url_env)
+        if not found:
+            state = "is empty" if found == "" else "is not set"
+            raise CredentialsError(f"{where}.url_env ({target.url_env}) {state}")
+        problem = url_problem(found, allow_query=True)
+        if problem is not None:
+            raise CredentialsError(
+                f"{where}.url_env ({target.url_env}) does not hold a usable URL: {problem}"
+            )
+        url = found
+    else:  # load_plan refuses this; a hand-built config may not
+        raise CredentialsError(f"{where}: neither url nor url_env is set")
+    secret = None
+    if target.secret_env is not None:
+        value = env.get(target.secret_env)
+        if not value:
+            state = "is empty" if value == "" else "is not set"
+            raise CredentialsError(f"{where}.secret_env ({target.secret_env}) {state}")
+        secret = value.encode("utf-8")
+    label = f"{where}.url_env ({target.url_env})" if target.url_env else f"{where}.url"
+    return ResolvedNotifyTarget(url, tuple(target.events), target.format, secret, label)
+
+
+def resolve_notify_targets(
+    plan: Plan, env: Mapping[str, str] = os.environ
+) -> list[ResolvedNotifyTarget]:
+    """Every ``[[notify]]`` target with its URL and secret read; CredentialsError if not."""
+    return [_resolve(index, target, env) for index, target in enumerate(plan.notify)]
+
+
+def notify_issues(plan: Plan, env: Mapping[str, str] = os.environ) -> list[Issue]:
+    """What ``run`` could not resolve on this machine, as warnings at each target."""
+    issues = []
+    for index, target in enumerate(plan.notify):
+        try:
+            _resolve(index, target, env)
+        except CredentialsError as exc:
+            key = "secret_env" if "secret_env" in str(exc) else "url_env"
+            issues.append(Issue(f"notify[{index}].{key}", str(exc), severity="warning"))
+    return issues
