@@ -1,4 +1,4 @@
-"""The vCenter simulator: serves scenarios over HTTPS, wire-compatible with vcenter-api.md.
+"""The vCenter simulator: serves scenarios over HTTPS, wire-compatible with docs/wire.md.
 
 Used by the tests, by ``fleetupgrade run --simulate`` and by ``fleetupgrade sim``. It
 imports nothing from the client, the engine or the plan: it builds its JSON from the

@@ -43,7 +43,7 @@ def no_content() -> web.Response:
 
 
 def error_response(exc: ApiError) -> web.Response:
-    """A vAPI standard error with the §2.2 status (and a challenge header on 401)."""
+    """A vAPI standard error with its status (docs/wire.md, Error responses); 401 challenges."""
     response = json_response(exc.body(), exc.status)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = exc.body()["challenge"]

@@ -1,10 +1,11 @@
 """Request input of every operation: query strings, JSON bodies (also on GET), validation.
 
-vcenter-api §1/§8: a filter may come as query parameters (reference form, flattened, list
-values repeated) or as a JSON body on the GET (the SDK form: ``{"filter_spec": …}``,
-``{"filter": …}``, ``{"spec": …}``, ``{}`` or ``null``); when both are present the query
-string wins. Unknown keys answer 400 UNEXPECTED_INPUT, ill-typed or malformed input 400
-INVALID_ARGUMENT — the strict pydantic models below are the schema.
+docs/wire.md (Transport; what the vendor SDK sends): a filter may come as query parameters
+(reference form, flattened, list values repeated) or as a JSON body on the GET (the SDK
+form: ``{"filter_spec": …}``, ``{"filter": …}``, ``{"spec": …}``, ``{}`` or ``null``);
+when both are present the query string wins. Unknown keys answer 400 UNEXPECTED_INPUT,
+ill-typed or malformed input 400 INVALID_ARGUMENT — the strict pydantic models below are
+the schema.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The upgrade state machine of vcenter-api §9, for one Supervisor, computed lazily.
+"""The upgrade state machine of docs/wire.md (State machine), for one Supervisor, computed lazily.
 
 Nothing runs in the background: a job's whole future (when prechecks end, whether they
 block, when the upgrade succeeds or fails) is decided when it is created, and every read

@@ -1,9 +1,10 @@
 """``fleetupgrade sim SCENARIO``: serve a scenario standalone until SIGINT/SIGTERM.
 
 Loads the scenario (a bad one raises ScenarioError, which the CLI prints with every
-located issue and exit code 2), refuses a non-loopback ``--host``, writes the ready file
-atomically once every listener is up, and removes it again on shutdown so a stale file
-never points at a simulator that is gone.
+located issue and exit code 2; a plan given by mistake is named as such), refuses a
+non-loopback ``--host`` and a busy port with one line naming ``host:port``, writes the
+ready file atomically once every listener is up, and removes it again on shutdown so a
+stale file never points at a simulator that is gone.
 """
 
 from __future__ import annotations
@@ -13,18 +14,53 @@ import os
 import signal
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import anyio
 
 from fleetupgrade.sim.scenario import Scenario, load_scenario
-from fleetupgrade.sim.server import RunningSimulator, loopback_host, run_simulator
+from fleetupgrade.sim.server import ListenError, RunningSimulator, loopback_host, run_simulator
 
 _SHOWN_VCENTERS = 10
 #: Exit codes of docs/design.md (Exit codes); the simulator imports nothing of the engine.
 EXIT_OK = 0
 EXIT_USAGE = 2
+
+
+#: Top-level tables and keys only a plan has (docs/plan.md); a scenario has none of them.
+_PLAN_MARKERS = (
+    ("waves", "[[waves]]"),
+    ("defaults", "[defaults]"),
+    ("window", "[window]"),
+    ("notify", "[[notify]]"),
+    ("desired_version", "desired_version"),
+    ("change_ref", "change_ref"),
+)
+_PLAN_VCENTER_KEYS = ("url", "username", "username_env", "password_env", "password_file")
+
+
+def plan_marker(path: Path) -> str | None:
+    """What makes ``path`` look like a plan rather than a scenario, or ``None``.
+
+    Unreadable or invalid TOML is left to the scenario loader, which reports it located.
+    """
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    for key, shown in _PLAN_MARKERS:
+        if key in data:
+            return f"it has {shown}"
+    vcenters = data.get("vcenters")
+    if isinstance(vcenters, list):
+        for entry in vcenters:
+            if isinstance(entry, dict):
+                found = [key for key in _PLAN_VCENTER_KEYS if key in entry]
+                if found:
+                    return f"its [[vcenters]] have {found[0]}"
+    return None
 
 
 def write_ready_file(path: Path, info: dict[str, Any]) -> None:
@@ -75,7 +111,16 @@ async def _serve(
 def serve_command(
     scenario: Path, *, host: str, port: int, ready_file: Path | None, http: bool
 ) -> int:
-    """Body of ``fleetupgrade sim``: exit 0 after a signal, 2 on bad input."""
+    """Body of ``fleetupgrade sim``: exit 0 after a signal, 2 on bad input or a busy port."""
+    marker = plan_marker(scenario)
+    if marker is not None:
+        print(
+            f"error: {scenario} looks like a plan, not a scenario ({marker}); "
+            "`fleetupgrade sim` serves a simulator scenario (docs/simulator.md); "
+            "to try a plan against simulated vCenters use `fleetupgrade run --simulate`",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     loaded = load_scenario(scenario)
     try:
         host = loopback_host(host)
@@ -87,8 +132,11 @@ def serve_command(
         return EXIT_USAGE
     try:
         code: int = anyio.run(_serve, loaded, host, port, ready_file, http, backend="asyncio")
+    except ListenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:
-        print(f"error: cannot listen on {host}: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

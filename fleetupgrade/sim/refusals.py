@@ -1,6 +1,6 @@
 """Every refusal the simulator answers, as one named function each (vAPI error + message).
 
-Keeping them together makes the declared-kinds rule of vcenter-api §2.3 easy to review:
+Keeping them together makes the declared-kinds rule (docs/wire.md, Error responses) easy to review:
 each function states its ``error_type``, a stable message id and the English text.
 """
 
@@ -55,7 +55,7 @@ def upgrade_unsupported(supervisor: str) -> ApiError:
 
 
 def upgrade_in_progress(supervisor: str) -> ApiError:
-    """400 UNSUPPORTED: a create while an upgrade runs (§6.3 decision)."""
+    """400 UNSUPPORTED: a create while an upgrade runs (our decision, docs/simulator.md)."""
     return _refuse(
         "UNSUPPORTED",
         "vcenter.wcp.upgrade.in_progress",

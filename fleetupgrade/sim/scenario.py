@@ -1,4 +1,4 @@
-"""Simulator scenarios (DESIGN §7): the TOML format, its pydantic models and its loader.
+"""Simulator scenarios (docs/simulator.md): the TOML format, its pydantic models and its loader.
 
 A scenario says which vCenters exist, who may log in, which Supervisors each vCenter has
 and how their upgrades will go, plus the faults each vCenter injects. Every model forbids
@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError
 from fleetupgrade.durations import parse_duration
 from fleetupgrade.errors import Issue, ScenarioError
 
-#: Ids the simulator hands out or accepts travel unencoded in SDK paths (vcenter-api §1).
+#: Ids the simulator hands out or accepts travel unencoded in SDK paths (docs/wire.md, Transport).
 ID_PATTERN = r"^[A-Za-z0-9._:-]+$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 DEFAULT_USERNAME = "administrator@vsphere.local"

@@ -8,6 +8,7 @@ port; one aiohttp application behind all of them finds the vCenter by local port
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import shutil
 import socket
@@ -49,15 +50,28 @@ def loopback_host(host: str) -> str:
     return str(address)
 
 
+class ListenError(OSError):
+    """A listener could not bind its address; the message names ``host:port``."""
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        shown = f"[{host}]" if ":" in host else host
+        super().__init__(f"cannot listen on {shown}:{port}: {reason}")
+        self.host = host
+        self.port = port
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            reason = "the port is already in use (choose another --port, or 0 for free ports)"
+        raise ListenError(host, port, reason) from None
     return sock
 
 
@@ -162,7 +176,7 @@ class RunningSimulator:
         self.fleet.clock.advance(seconds)
 
     def ready_info(self) -> dict[str, Any]:
-        """The ``--ready-file`` JSON of DESIGN §7."""
+        """The ``--ready-file`` JSON (docs/simulator.md)."""
         return {
             "ca_file": str(self.ca_file) if self.ca_file is not None else None,
             "admin_url": self.admin_url,
@@ -230,4 +244,4 @@ async def run_simulator(
             shutil.rmtree(directory, ignore_errors=True)
 
 
-__all__ = ["RunningSimulator", "loopback_host", "run_simulator"]
+__all__ = ["ListenError", "RunningSimulator", "loopback_host", "run_simulator"]

@@ -1,4 +1,4 @@
-"""API sessions of one vCenter (vcenter-api §4): tokens, lifetimes and the per-user cap.
+"""API sessions of one vCenter (docs/wire.md, Sessions): tokens, lifetimes and the per-user cap.
 
 A session ends on delete, at its absolute expiry (``session_ttl`` after creation), or when
 idle for ``session_idle_timeout``; both are simulated time and read from the vCenter's

@@ -1,4 +1,4 @@
-"""Which cis tasks a ``Tasks.FilterSpec`` selects (§7): every given criterion must match."""
+"""Which cis tasks a ``Tasks.FilterSpec`` selects (docs/wire.md, cis Tasks): all criteria match."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A throw-away certificate authority and server certificate for the simulator's HTTPS.
 
-Clients always verify TLS (DESIGN §2), so the simulator generates its own CA at start,
+Clients always verify TLS (docs/design.md, Plan), so the simulator generates its own CA at start,
 issues a certificate for every loopback name (``127.0.0.1``, ``::1``, ``localhost``) and
 writes the CA's PEM where a plan's ``ca_file`` can point to it.
 """

@@ -1,9 +1,9 @@
 """One simulated vCenter: its users, sessions, Supervisors, tasks and every API operation.
 
-Operations are plain methods that validate in the order vcenter-api §6.3 prescribes
+Operations are plain methods that validate in the order docs/simulator.md documents
 (session → resource exists → privilege → input → state), raise :class:`ApiError` with only
-the error kinds the operation declares (§2.3), and return the JSON result; the HTTP layer
-(``app.py``) only moves bytes and statuses.
+the error kinds the operation declares (docs/wire.md, Error responses), and return the
+JSON result; the HTTP layer (``app.py``) only moves bytes and statuses.
 """
 
 from __future__ import annotations
@@ -228,7 +228,7 @@ class VCenterSim:
         )
 
     def create_job(self, session: Session, supervisor_id: str, raw: RawInput) -> str:
-        """Jobs.create, checks in the order of §6.3; returns the cis task id."""
+        """Jobs.create, checks in the documented order; returns the cis task id."""
         sup = self.supervisor(supervisor_id)
         self.require_privilege(session, supervisor_id)
         spec = parse_input(CreateSpec, raw)

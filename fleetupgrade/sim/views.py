@@ -1,4 +1,4 @@
-"""JSON views of Supervisors and tasks, exactly as vcenter-api §5–§7 and §9 describe them.
+"""JSON views of Supervisors and tasks, exactly as docs/wire.md describes them.
 
 Each function renders one wire structure from the state machine at a simulated instant;
 optional fields are omitted while unset, and only the enum values the contract lists are
@@ -29,7 +29,7 @@ _UPGRADING = Message("vcenter.wcp.upgrade.progress.upgrading", "Upgrading contro
 
 
 def upgrades_summary(sup: Supervisor, now: float, clock: VCenterClock) -> JSON:
-    """``Upgrades.Summary`` (§6.1)."""
+    """``Upgrades.Summary``."""
     state = sup.state(now)
     out: JSON = {
         "supervisor": sup.id,
@@ -190,7 +190,7 @@ def _check_condition(check: Precheck, run: PrecheckRun, now: float, clock: VCent
 
 
 def precheck_result(run: PrecheckRun, now: float, clock: VCenterClock) -> JSON:
-    """``PrecheckResult`` (§6.5) with its ConditionGroup status."""
+    """``PrecheckResult`` with its ConditionGroup status."""
     if run.finished(now):
         severities = run.severities()
         status = "ERROR" if "ERROR" in severities else "WARNING" if severities else "SUCCEEDED"
@@ -230,7 +230,7 @@ def task_status(job: Job, now: float) -> str:
 
 
 def task_info(job: Job, now: float, clock: VCenterClock) -> JSON:
-    """The cis ``Tasks.Info`` (§7), obeying the union rule on ``status``."""
+    """The cis ``Tasks.Info``, obeying the union rule on ``status``."""
     phase = job.phase(now)
     status = task_status(job, now)
     out: JSON = {
@@ -260,7 +260,7 @@ def task_info(job: Job, now: float, clock: VCenterClock) -> JSON:
 
 
 def task_error(job: Job) -> JSON:
-    """The ``error`` of a FAILED task: CANCELED for a cancel, ERROR otherwise (§9)."""
+    """The ``error`` of a FAILED task: CANCELED for a cancel, ERROR otherwise."""
     if job.outcome == "canceled":
         return error_body("CANCELED", [cancel_message(job)])
     if job.outcome == "failed":
@@ -269,7 +269,7 @@ def task_error(job: Job) -> JSON:
 
 
 def version_info(version: str, position: int) -> JSON:
-    """``Versions.Info`` (§6.4); release dates are fixed, 30 days apart in catalog order."""
+    """``Versions.Info``; release dates are fixed, 30 days apart in catalog order."""
     released = _RELEASE_EPOCH + timedelta(days=30 * position)
     return {
         "version": version,

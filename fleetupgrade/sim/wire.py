@@ -1,4 +1,4 @@
-"""Wire primitives of vcenter-api.md: messages, conditions, vAPI error bodies and statuses.
+"""Wire primitives of docs/wire.md: messages, conditions, vAPI error bodies and statuses.
 
 Everything the simulator puts on the wire is built from these few helpers, straight from
 the contract (never from the client's models), so a schema mistake cannot hide by being
@@ -14,7 +14,7 @@ from typing import Any, Final, Literal
 JSON = dict[str, Any]
 Severity = Literal["INFO", "WARNING", "ERROR"]
 
-#: vcenter-api §2.2 (and its footnotes for the kinds the runtime map lacks).
+#: docs/wire.md, Error responses (and its notes for the kinds the runtime map lacks).
 ERROR_STATUS: Final[dict[str, int]] = {
     "ALREADY_EXISTS": 400,
     "ALREADY_IN_DESIRED_STATE": 400,
@@ -47,7 +47,7 @@ CHALLENGE: Final = 'Basic realm="VMware vCenter Server"'
 
 @dataclass(frozen=True, slots=True)
 class Message:
-    """A LocalizableMessage (§3.1): stable id, English text, its string arguments."""
+    """A LocalizableMessage: stable id, English text, its string arguments."""
 
     id: str
     text: str
@@ -60,7 +60,7 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Note:
-    """A message with a severity: ``Upgrades.Message`` (§3.3) on the wire."""
+    """A message with a severity: ``Upgrades.Message`` on the wire."""
 
     severity: Severity
     message: Message
@@ -82,16 +82,16 @@ class ApiError(Exception):
 
     @property
     def status(self) -> int:
-        """The HTTP status §2.2 maps this kind to."""
+        """The HTTP status the contract maps this kind to."""
         return ERROR_STATUS[self.error_type]
 
     def body(self) -> JSON:
-        """The §2.1 body; ``challenge`` only on UNAUTHENTICATED."""
+        """The vAPI error body; ``challenge`` only on UNAUTHENTICATED."""
         return error_body(self.error_type, self.messages)
 
 
 def error_body(error_type: str, messages: Sequence[Message]) -> JSON:
-    """A vAPI standard error (§2.1): ``error_type`` always, ``messages`` (maybe empty)."""
+    """A vAPI standard error body: ``error_type`` always, ``messages`` (maybe empty)."""
     body: JSON = {"error_type": error_type, "messages": [m.to_json() for m in messages]}
     if error_type == "UNAUTHENTICATED":
         body["challenge"] = CHALLENGE
@@ -108,7 +108,7 @@ def condition(
     last_transition_time: str | None = None,
     messages: Sequence[tuple[Severity, Message]] = (),
 ) -> JSON:
-    """A ``Clusters.Condition`` (§3.2); ``messages`` are ``Clusters.Message`` s."""
+    """A ``Clusters.Condition``; ``messages`` are ``Clusters.Message`` s."""
     out: JSON = {
         "type": type_,
         "description": description.to_json(),

@@ -1,7 +1,7 @@
-"""Every operation of vcenter-api.md we use, and the strict check of one raw answer.
+"""Every operation of docs/wire.md we use, and the strict check of one raw answer.
 
 The vendor SDK lets unknown fields, unknown enum strings, wrong JSON primitive types and
-null required strings slip (vcenter-api §8.6), so the conformance tests check each raw
+null required strings slip (docs/wire.md §8.6), so the conformance tests check each raw
 answer with :func:`check_answer` too: the operation it answers (route, ``?action=``), its
 success status and body (§4-§7) or, for an error, a §2.1 body whose ``error_type`` has the
 §2.2 status and is declared for the operation (§2.3); ``Content-Type: application/json`` on

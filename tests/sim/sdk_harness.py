@@ -1,7 +1,7 @@
 """Drive the simulator with the vendor's Python SDK over REST, in plain-JSON mode.
 
 The 9.1.1.0 stubs declare the legacy vAPI-REST envelope (``{"value": …}``), which real
-``/api`` does not use (vcenter-api §8.1). :func:`plain_json` switches a stub to the SDK's
+``/api`` does not use (docs/wire.md §8.1). :func:`plain_json` switches a stub to the SDK's
 own "swagger" mode that reads bare ``/api`` JSON; :class:`SdkClient` builds every stub we
 use that way on one ``requests.Session`` that trusts the simulator's CA and ignores the
 machine's CA-bundle variables (§8.7). Login uses a user/password security context for
@@ -133,7 +133,7 @@ class WireLog:
     def assert_clean(self) -> None:
         """Fail with every contract problem not reported yet (each answer is checked once)."""
         problems = self.take_problems()
-        assert problems == [], "answers violating vcenter-api.md:\n" + "\n".join(problems)
+        assert problems == [], "answers violating docs/wire.md:\n" + "\n".join(problems)
 
 
 # --- the SDK in plain-JSON mode -------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The structures of vcenter-api.md (§2-§7), transcribed for the strict contract checker.
+"""The structures of docs/wire.md (§2-§7), transcribed for the strict contract checker.
 
 Required fields are present and non-null, optional ones omitted when unset (the simulator
 never sends null, §1), nothing else is allowed, and enums carry only the listed values.

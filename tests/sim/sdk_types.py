@@ -4,7 +4,7 @@ Each :class:`Spec` checks one JSON value and appends a problem, naming its JSON 
 violation: JSON types are exact (an integer is an ``int``, never a bool, float or string),
 enums accept only their listed constants, structures reject unknown fields, missing or null
 required fields and optional fields sent as null, and date-times must be exactly
-``YYYY-MM-DDTHH:MM:SS.mmmZ`` (the form we emit, vcenter-api §1).
+``YYYY-MM-DDTHH:MM:SS.mmmZ`` (the form we emit, docs/wire.md §1).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner, Result
+
+from fleetupgrade.cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "plans" / "scenarios" / "demo.toml"
@@ -105,3 +109,52 @@ def test_sim_command_plain_http(tmp_path: Path, flag: str) -> None:
             proc.kill()
             proc.communicate()
     assert proc.returncode == 0
+
+
+def invoke(*args: str) -> Result:
+    """Run the CLI in-process (click's runner): exit code and separate stderr."""
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_sim_command_busy_port_is_one_clear_line() -> None:
+    """A port already in use exits 2 with one line naming host:port, no traceback."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = invoke("sim", str(DEMO), "--port", str(port))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"error: cannot listen on 127.0.0.1:{port}: the port is already in use "
+        "(choose another --port, or 0 for free ports)"
+    ]
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "marker"),
+    [
+        ("version = 1\nname = 'x'\n[[waves]]\nname = 'w'\nsupervisors = []\n", "[[waves]]"),
+        ("[defaults]\ndesired_version = '9.1.0'\n", "[defaults]"),
+        ("desired_version = '9.1.0'\n", "desired_version"),
+        ("[[vcenters]]\nname = 'vc'\nurl = 'https://vc.example'\n", "[[vcenters]] have url"),
+    ],
+)
+def test_sim_command_names_a_plan_given_as_scenario(tmp_path: Path, text: str, marker: str) -> None:
+    """A plan (or fleet file) passed to sim exits 2: 'PATH looks like a plan, not a scenario'."""
+    plan = tmp_path / "plan.toml"
+    plan.write_text(text)
+    result = invoke("sim", str(plan))
+    assert result.exit_code == 2
+    assert f"{plan} looks like a plan, not a scenario" in result.stderr
+    assert marker in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.output
+
+
+def test_sim_command_shipped_plan_is_named() -> None:
+    """The shipped demo plan is recognised as a plan, not reported as scenario key errors."""
+    result = invoke("sim", str(ROOT / "plans" / "demo.toml"))
+    assert result.exit_code == 2
+    assert "looks like a plan, not a scenario (it has [[waves]])" in result.stderr

@@ -1,4 +1,4 @@
-"""Fault injection per vCenter (DESIGN §7) and its determinism for a seed."""
+"""Fault injection per vCenter (docs/simulator.md) and its determinism for a seed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scenario files (DESIGN §7): defaults, located errors, [generate] and the shipped plans."""
+"""Scenario files (docs/simulator.md): defaults, located errors, [generate] and the shipped plans."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""Wire fidelity of the simulator, proven with the vendor's own Python SDK (vcenter-api §8).
+"""Wire fidelity of the simulator, proven with the vendor's own Python SDK (docs/wire.md §8).
 
 The simulator runs in a background thread (its own event loop) for the whole module and is
 driven over HTTPS on 127.0.0.1 by the vendor's 9.1.1.0 bindings switched to plain-JSON
 REST (``tests/sim/sdk_harness.py``). Every operation must deserialise without error through
 a whole upgrade lifecycle, every documented error must arrive with its ``error_type`` and
-HTTP status, and every raw answer is also checked strictly against vcenter-api.md
+HTTP status, and every raw answer is also checked strictly against docs/wire.md
 (``tests/sim/sdk_contract.py``, ``sdk_schema.py``, ``sdk_types.py``; the checker's own tests
 come first), since the SDK lets unknown fields, unknown enum values and wrong JSON types slip
 (§8.6). Each test uses its own Supervisor, so the order of the tests does not matter.

@@ -1,4 +1,4 @@
-"""The upgrade state machine of vcenter-api §9, driven over HTTPS with a skipped clock."""
+"""The upgrade state machine of docs/wire.md §9, driven over HTTPS with a skipped clock."""
 
 from __future__ import annotations
 
