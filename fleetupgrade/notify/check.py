@@ -20,7 +20,13 @@ import anyio
 from fleetupgrade import __version__
 from fleetupgrade.notify.notifier import register_target_secrets
 from fleetupgrade.notify.payload import EventData, build_delivery
-from fleetupgrade.notify.send import AttemptResult, DeliveryPolicy, open_http, post_once
+from fleetupgrade.notify.send import (
+    AttemptResult,
+    DeliveryPolicy,
+    make_tls_context,
+    open_http,
+    post_once,
+)
 from fleetupgrade.notify.target import NotifyTarget
 from fleetupgrade.timefmt import utcnow
 
@@ -49,9 +55,10 @@ async def notify_test(
     """Send one ``test`` event to each target (one attempt each, all at once).
 
     Each attempt is bounded by ``policy.attempt_timeout``; results come back in the order
-    of ``targets``.
+    of ``targets``. An unusable ``ca_file`` raises ``NotifyTargetError``.
     """
     register_target_secrets(targets)
+    context = make_tls_context(ca_file)
     bounds = policy or DeliveryPolicy()
     data = EventData(
         event="test",
@@ -68,7 +75,7 @@ async def notify_test(
         with anyio.move_on_after(bounds.attempt_timeout):
             answers[index] = await post_once(http, target, build_delivery(target, data))
 
-    async with open_http(ca_file) as http, anyio.create_task_group() as tg:
+    async with open_http(context) as http, anyio.create_task_group() as tg:
         for index, target in enumerate(targets):
             tg.start_soon(send, index, target)
     silent = AttemptResult(None, True, f"no answer within {bounds.attempt_timeout:g}s")

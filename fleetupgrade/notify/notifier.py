@@ -31,7 +31,14 @@ from anyio.abc import TaskGroup
 
 from fleetupgrade.logs import register_secret
 from fleetupgrade.notify.payload import Delivery, EventData, build_delivery
-from fleetupgrade.notify.send import DeliveryPolicy, Outcome, Progress, deliver, open_http
+from fleetupgrade.notify.send import (
+    DeliveryPolicy,
+    Outcome,
+    Progress,
+    deliver,
+    make_tls_context,
+    open_http,
+)
 from fleetupgrade.notify.target import EVENTS, NotificationResult, NotifyTarget, RunInfo
 from fleetupgrade.timefmt import utcnow
 
@@ -70,6 +77,10 @@ class _Lane:
 class Notifier:
     """Delivers a run's events to its webhook targets; see the module docstring.
 
+    Construction checks everything that could be wrong with the configuration (each
+    target's URL when the target was built, ``ca_file`` here) and raises
+    :class:`~fleetupgrade.notify.target.NotifyTargetError`; after that nothing about
+    notifications can fail the run. Call :meth:`emit` from the event loop's thread.
     ``policy`` bounds each delivery (attempts, per-attempt and total time, backoff);
     ``queue_size`` bounds each target's queue; ``drain_timeout`` bounds the wait for
     pending deliveries when the block is left.
@@ -91,7 +102,7 @@ class Notifier:
         register_target_secrets(targets)
         self._targets = tuple(targets)
         self._run = run_info
-        self._ca_file = ca_file
+        self._tls = make_tls_context(ca_file)
         self._on_result = on_result
         self._policy = policy or DeliveryPolicy()
         self._queue_size = queue_size
@@ -111,7 +122,7 @@ class Notifier:
         if self._state != "new":
             raise RuntimeError("a Notifier is entered once")
         self._lanes = [_Lane(target) for target in self._targets]
-        self._http = open_http(self._ca_file)
+        self._http = open_http(self._tls)
         self._tg = anyio.create_task_group()
         await self._tg.__aenter__()
         self._state = "open"

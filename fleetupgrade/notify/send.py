@@ -28,9 +28,17 @@ import structlog
 import yarl
 
 from fleetupgrade.notify.payload import Delivery
-from fleetupgrade.notify.target import NotifyTarget, is_loopback_host
+from fleetupgrade.notify.target import NotifyTarget, NotifyTargetError, is_loopback_host
 
-__all__ = ["AttemptResult", "DeliveryPolicy", "Outcome", "deliver", "open_http", "post_once"]
+__all__ = [
+    "AttemptResult",
+    "DeliveryPolicy",
+    "Outcome",
+    "deliver",
+    "make_tls_context",
+    "open_http",
+    "post_once",
+]
 
 _log = structlog.get_logger()
 
@@ -88,11 +96,23 @@ class Progress:
         self.attempts = 0
 
 
-def open_http(ca_file: Path | None) -> aiohttp.ClientSession:
-    """The HTTP session of the notifier: verified TLS, no cookies, no redirects followed."""
+def make_tls_context(ca_file: Path | None) -> ssl.SSLContext:
+    """Verified TLS: the system CAs plus ``ca_file``; an unreadable file is a clear error."""
     context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
     if ca_file is not None:
-        context.load_verify_locations(cafile=str(ca_file))
+        try:
+            context.load_verify_locations(cafile=str(ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            ssl_problem = isinstance(exc, ssl.SSLError)
+            why = "not a PEM CA bundle" if ssl_problem else (exc.strerror or "unreadable")
+            raise NotifyTargetError(
+                f"notification ca_file {ca_file}: cannot be used ({why})"
+            ) from exc
+    return context
+
+
+def open_http(context: ssl.SSLContext) -> aiohttp.ClientSession:
+    """The HTTP session of the notifier: verified TLS, no cookies, no redirects followed."""
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(ssl=context),
         cookie_jar=aiohttp.DummyCookieJar(),

@@ -20,6 +20,7 @@ from fleetupgrade.notify import (
     NotificationResult,
     Notifier,
     NotifyTarget,
+    NotifyTargetError,
     RunInfo,
 )
 from tests.notify.conftest import FAST
@@ -315,3 +316,70 @@ async def test_the_url_never_appears_in_logs_results_or_reprs(tmp_path: Path) ->
     assert SENTINEL not in repr(logs)
     assert SENTINEL not in repr(results)
     assert SENTINEL not in redact_text(f"posting to {receiver.url} failed")
+
+
+async def test_retry_after_beyond_the_time_left_ends_the_delivery_at_once(
+    receiver: Receiver,
+) -> None:
+    """A 429 asking to wait longer than the delivery's time left fails now instead of waiting."""
+    receiver.default_status = 429
+    receiver.extra_headers = {"Retry-After": "3600"}
+    results: list[NotificationResult] = []
+    started = time.monotonic()
+    async with _notifier(receiver, results) as notifier:
+        notifier.emit("wave_halted", summary="halted")
+    assert time.monotonic() - started < 2
+    assert [(r.status, r.attempts) for r in results] == [("failed", 1)]
+    assert results[0].detail == (
+        f"HTTP 429: nope; no time left for another attempt within {FAST.total_timeout:g}s"
+    )
+
+
+async def test_a_hanging_target_does_not_hold_up_another(
+    receiver: Receiver, tmp_path: Path
+) -> None:
+    """Each target has its own queue: one stuck receiver does not delay the other's events."""
+    (tmp_path / "stuck").mkdir()
+    results: list[NotificationResult] = []
+    async with running_receiver(tmp_path / "stuck") as stuck:
+        stuck.hang = True
+        stuck_target = NotifyTarget(name="stuck", url=stuck.url, events=EVENTS)
+        # One ca_file trusts both receivers' CAs.
+        stuck.ca_file.write_bytes(stuck.ca_file.read_bytes() + receiver.ca_file.read_bytes())
+        notifier = Notifier(
+            [stuck_target, _target(receiver)],
+            run_info=RUN,
+            ca_file=stuck.ca_file,
+            on_result=results.append,
+            policy=replace(FAST, attempt_timeout=30.0, total_timeout=60.0),
+            drain_timeout=0.2,
+        )
+        async with notifier:
+            notifier.emit("run_started", summary="one")
+            notifier.emit("wave_started", summary="two")
+            with anyio.fail_after(5):
+                await receiver.wait_for(2)
+                await stuck.wait_for(1)
+    assert [r.json()["event"] for r in receiver.requests] == ["run_started", "wave_started"]
+    assert sorted((r.target, r.event, r.status) for r in results) == [
+        ("notify[0] (HOOK_URL)", "run_started", "delivered"),
+        ("notify[0] (HOOK_URL)", "wave_started", "delivered"),
+        ("stuck", "run_started", "dropped"),
+        ("stuck", "wave_started", "dropped"),
+    ]
+
+
+def test_an_unusable_ca_file_is_refused_at_construction(tmp_path: Path) -> None:
+    """A missing or non-PEM ca_file is a configuration error named by its path."""
+    target = NotifyTarget(name="t", url="https://hooks.example.com/x")
+    with pytest.raises(
+        NotifyTargetError,
+        match=r"ca_file .*missing\.pem: cannot be used \(No such file or directory\)",
+    ):
+        Notifier([target], run_info=RUN, ca_file=tmp_path / "missing.pem")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    with pytest.raises(
+        NotifyTargetError, match=r"garbage\.pem: cannot be used \(not a PEM CA bundle\)"
+    ):
+        Notifier([target], run_info=RUN, ca_file=garbage)
