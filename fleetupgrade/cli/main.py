@@ -182,11 +182,30 @@ def run(
 @click.argument("run_dir", required=False, type=_DIR)
 @click.option("--runs-dir", type=_DIR, default=Path("runs"), show_default=True)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
-def status(run_dir: Path | None, runs_dir: Path, fmt: str) -> None:
-    """Show the state of a running or finished run (default: the latest in --runs-dir)."""
-    from fleetupgrade.journal.status import status_command
+@click.option("--watch", is_flag=True, help="Redraw until the run is no longer running or waiting.")
+@click.option("--interval", default="5s", show_default=True, help="Redraw interval of --watch.")
+def status(run_dir: Path | None, runs_dir: Path, fmt: str, watch: bool, interval: str) -> None:
+    """Show the state of a running or finished run (default: the latest in --runs-dir).
 
-    sys.exit(_guarded(lambda: status_command(run_dir, runs_dir=runs_dir, fmt=fmt, out=sys.stdout)))
+    Exit code: 0 succeeded, 1 finished with failures, 3 halted, 4 stopped or interrupted,
+    5 running or waiting, 2 no such run or a damaged journal.
+    """
+    from fleetupgrade.cli.status import status_command
+    from fleetupgrade.durations import parse_duration
+
+    try:
+        seconds = parse_duration(interval).total_seconds()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--interval") from None
+    if seconds <= 0:
+        raise click.BadParameter("must be more than 0s", param_hint="--interval")
+    sys.exit(
+        _guarded(
+            lambda: status_command(
+                run_dir, runs_dir=runs_dir, fmt=fmt, out=sys.stdout, watch=watch, interval=seconds
+            )
+        )
+    )
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -1,27 +1,191 @@
-"""``fleetupgrade status``: the live or final state of a run, read from its journal.
+"""The state of a run as ``fleetupgrade status`` reports it: plain data and its exit code.
 
-It opens the journal read-only (WAL lets it read while the run writes), so an operator
-can look at a run in progress from another shell without disturbing it.
+The journal says what happened; the plan's lock says whether a process is still at it.
+A run without a final result whose lock nobody holds is *interrupted* (killed, or its
+machine went away), not running: saying "running" there would make an operator wait for
+ever. Rendering lives in :mod:`fleetupgrade.cli.status`.
+
+Exit codes (docs/design.md, Exit codes): 0 succeeded, 1 finished with failures, 3 halted,
+4 stopped or interrupted, 5 running or waiting, 2 no such run or a damaged journal.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from fleetupgrade.errors import RunError
-from fleetupgrade.journal.rundir import JOURNAL_FILE
-from fleetupgrade.journal.store import Journal, Phase
-from fleetupgrade.outcomes import ExitCode
+from fleetupgrade.journal.lock import Holder, lock_holder
+from fleetupgrade.journal.readonly import RunRecord, in_doubt, read_run
+from fleetupgrade.journal.rundir import JOURNAL_FILE, parse_run_id
+from fleetupgrade.outcomes import GATE_FAILURE_OUTCOMES, ExitCode, Outcome, WaveStatus
+from fleetupgrade.timefmt import format_instant
+
+__all__ = [
+    "ACTIVE",
+    "InFlight",
+    "RunStatus",
+    "Waiting",
+    "WaveState",
+    "latest_run_dir",
+    "run_status",
+]
+
+ACTIVE = 5  # status exit code of a run that is running or waiting
+
+_FINAL_CODES = {
+    "succeeded": ExitCode.OK,
+    "completed_with_failures": ExitCode.FAILURES,
+    "halted": ExitCode.HALTED,
+    "stopped": ExitCode.STOPPED,
+}
+
+
+def instant(value: object) -> str | None:
+    """Any stored instant (datetime or ISO text) in the one ``…mmmZ`` spelling."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return format_instant(value)
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        return format_instant(parsed) if parsed.tzinfo is not None else value
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """What an active run waits for (window, pause, approval) and until when, if known."""
+
+    kind: str
+    until: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaveState:
+    """One wave's counts: ``not_started`` is not ``done``, ``detached`` is ``in_flight``."""
+
+    name: str
+    status: str
+    done: int
+    in_flight: int
+    not_started: int
+    pending: int
+    outcomes: dict[str, int]
+    precheck_errors: int
+    upgrade_failures: int
+    started_at: str | None
+    finished_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """A Supervisor whose job may be running on vCenter now (or is in doubt)."""
+
+    supervisor: str
+    wave: str
+    phase: str
+    task_id: str | None
+    progress: int | None
+    since: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunStatus:
+    """Everything ``status`` shows about one run."""
+
+    run_dir: Path
+    run_id: str
+    plan: str | None
+    mode: str | None
+    started_at: str | None
+    finished_at: str | None
+    result: str
+    code: int
+    recorded_exit_code: int | None
+    holder: Holder | None
+    waiting: Waiting | None
+    in_doubt: int
+    hint: str | None
+    totals: dict[str, int]
+    waves: tuple[WaveState, ...] = field(default=())
+    in_flight: tuple[InFlight, ...] = field(default=())
+
+    @property
+    def active(self) -> bool:
+        """Running or waiting: ``--watch`` keeps redrawing."""
+        return self.code == ACTIVE
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--format json`` document."""
+        holder = self.holder
+        return {
+            "run_id": self.run_id,
+            "run_dir": str(self.run_dir),
+            "plan": self.plan,
+            "mode": self.mode,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "result": self.result,
+            "status_exit_code": self.code,
+            "exit_code": self.recorded_exit_code,
+            "holder": None
+            if holder is None
+            else {
+                "pid": holder.pid,
+                "host": holder.host,
+                "run_id": holder.run_id,
+                "since": holder.since,
+            },
+            "waiting": None
+            if self.waiting is None
+            else {"kind": self.waiting.kind, "until": self.waiting.until},
+            "in_doubt": self.in_doubt,
+            "hint": self.hint,
+            "totals": self.totals,
+            "waves": [
+                {
+                    "name": w.name,
+                    "status": w.status,
+                    "done": w.done,
+                    "in_flight": w.in_flight,
+                    "not_started": w.not_started,
+                    "pending": w.pending,
+                    "outcomes": w.outcomes,
+                    "precheck_errors": w.precheck_errors,
+                    "upgrade_failures": w.upgrade_failures,
+                    "started_at": w.started_at,
+                    "finished_at": w.finished_at,
+                }
+                for w in self.waves
+            ],
+            "in_flight": [
+                {
+                    "supervisor": item.supervisor,
+                    "wave": item.wave,
+                    "phase": item.phase,
+                    "task_id": item.task_id,
+                    "progress": item.progress,
+                    "since": item.since,
+                }
+                for item in self.in_flight
+            ],
+        }
 
 
 def latest_run_dir(runs_dir: Path) -> Path:
     """The newest run directory (run ids sort by start time)."""
     runs = (
-        sorted(p for p in runs_dir.glob("*") if (p / JOURNAL_FILE).is_file())
+        sorted(
+            (p for p in runs_dir.iterdir() if parse_run_id(p.name) or (p / JOURNAL_FILE).is_file()),
+            key=lambda p: p.name,
+        )
         if runs_dir.is_dir()
         else []
     )
@@ -30,83 +194,120 @@ def latest_run_dir(runs_dir: Path) -> Path:
     return runs[-1]
 
 
-def run_status(run_dir: Path) -> dict[str, Any]:
-    """The state of one run as plain data."""
+def _wave_states(record: RunRecord) -> tuple[WaveState, ...]:
+    states = []
+    for wave in record.waves:
+        mine = [r for r in record.supervisors if r.wave == wave.name]
+        flying = sum(in_doubt(r) for r in mine)  # detached jobs still run on vCenter
+        not_started = sum(r.outcome is Outcome.NOT_STARTED for r in mine)
+        done = sum(
+            r.outcome is not None and r.outcome is not Outcome.NOT_STARTED and not in_doubt(r)
+            for r in mine
+        )
+        if wave.status is not None:
+            word = wave.status.value
+        else:
+            word = "running" if wave.started_at else "pending"
+        states.append(
+            WaveState(
+                name=wave.name,
+                status=word,
+                done=done,
+                in_flight=flying,
+                not_started=not_started,
+                pending=len(mine) - done - flying - not_started,
+                outcomes=dict(sorted(Counter(r.outcome.value for r in mine if r.outcome).items())),
+                precheck_errors=sum(r.outcome is Outcome.PRECHECK_ERROR for r in mine),
+                upgrade_failures=sum(r.outcome in GATE_FAILURE_OUTCOMES for r in mine),
+                started_at=instant(wave.started_at),
+                finished_at=instant(wave.finished_at),
+            )
+        )
+    return tuple(states)
+
+
+def _waiting(record: RunRecord) -> Waiting | None:
+    """What the run says it waits for (meta ``waiting``), or an approval its waves show."""
+    raw = record.meta.get("waiting")
+    if isinstance(raw, dict) and isinstance(raw.get("kind"), str):
+        return Waiting(kind=raw["kind"], until=instant(raw.get("until")))
+    if any(w.status is WaveStatus.AWAITING_APPROVAL for w in record.waves):
+        return Waiting(kind="approval")
+    return None
+
+
+def _resume_hint(record: RunRecord, run_dir: Path) -> str | None:
+    if record.meta.get("mode") not in (None, "run"):
+        return None
+    plan = record.meta.get("plan_path")
+    return f"fleetupgrade run {plan if isinstance(plan, str) else 'PLAN'} --resume {run_dir}"
+
+
+def _state(
+    record: RunRecord, run_id: str, plan: str | None, runs_dir: Path
+) -> tuple[str, int, Holder | None, Waiting | None]:
+    """Result word, status exit code, holder and what an active run waits for."""
+    result = record.result
+    if record.final:
+        assert result is not None
+        recorded = record.meta.get("exit_code")
+        default = recorded if isinstance(recorded, int) else ExitCode.FAILURES
+        return result, _FINAL_CODES.get(result, default), None, None
+    holder = lock_holder(runs_dir, plan) if plan else None
+    if holder is not None and holder.run_id in (run_id, None):
+        waiting = _waiting(record)
+        return ("waiting" if waiting else "running"), ACTIVE, holder, waiting
+    # Stopped on purpose, or (no result, or a result with Supervisors still in doubt)
+    # left behind by a process that is gone.
+    return ("stopped" if result == "stopped" else "interrupted"), ExitCode.STOPPED, None, None
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def run_status(run_dir: Path) -> RunStatus:
+    """The state of one run; raises for no such run (RunError) or a damaged journal."""
+    if not run_dir.is_dir():
+        raise RunError(f"no such run directory: {run_dir}")
     if not (run_dir / JOURNAL_FILE).is_file():
         raise RunError(f"{run_dir} is not a run directory (no {JOURNAL_FILE})")
-    try:
-        journal = Journal(run_dir / JOURNAL_FILE, readonly=True)
-        try:
-            meta = journal.meta()
-            waves = journal.waves()
-            rows = journal.supervisors()
-        finally:
-            journal.close()
-    except sqlite3.Error as exc:
-        raise RunError(f"cannot read {run_dir / JOURNAL_FILE}: {exc}") from exc
-    wave_states = []
-    for wave in waves:
-        mine = [r for r in rows if r.wave == wave.name]
-        in_flight = [
-            r for r in mine if r.outcome is None and r.phase in (Phase.INTENT, Phase.LAUNCHED)
-        ]
-        done = [r for r in mine if r.outcome is not None]
-        wave_states.append(
-            {
-                "name": wave.name,
-                "status": wave.status.value
-                if wave.status
-                else ("running" if wave.started_at else "pending"),
-                "done": len(done),
-                "in_flight": len(in_flight),
-                "pending": len(mine) - len(done) - len(in_flight),
-                "outcomes": dict(
-                    sorted(Counter(r.outcome.value for r in done if r.outcome).items())
-                ),
-                "precheck_errors": wave.precheck_errors,
-            }
-        )
-    return {
-        "run_id": meta.get("run_id"),
-        "plan": meta.get("plan_name"),
-        "mode": meta.get("mode"),
-        "started_at": meta.get("started_at"),
-        "finished_at": meta.get("finished_at"),
-        "result": meta.get("result") or "running",
-        "exit_code": meta.get("exit_code"),
-        "waves": wave_states,
-        "in_flight": [
-            {"supervisor": r.label, "task_id": r.task_id, "progress": r.progress}
-            for r in rows
-            if r.outcome is None and r.phase in (Phase.INTENT, Phase.LAUNCHED)
-        ],
-    }
-
-
-def render_status(status: dict[str, Any]) -> str:
-    """The state of a run for a terminal."""
-    lines = [
-        f"run {status['run_id']} (plan {status['plan']}, {status['mode']})",
-        f"started {status['started_at']}, result: {status['result']}"
-        + (f", exit code {status['exit_code']}" if status["exit_code"] is not None else ""),
-    ]
-    for wave in status["waves"]:
-        counts = ", ".join(f"{k} {v}" for k, v in wave["outcomes"].items()) or "-"
-        lines.append(
-            f"  wave {wave['name']}: {wave['status']}; {wave['done']} done, "
-            f"{wave['in_flight']} in flight, {wave['pending']} pending ({counts})"
-        )
-    if status["in_flight"]:
-        lines.append("in flight:")
-        for item in status["in_flight"]:
-            progress = "-" if item["progress"] is None else f"{item['progress']}%"
-            lines.append(f"  {item['supervisor']}  {progress}  task {item['task_id'] or '?'}")
-    return "\n".join(lines)
-
-
-def status_command(run_dir: Path | None, *, runs_dir: Path, fmt: str, out: TextIO) -> int:
-    """Print a run's state; exit 0 when it could be read."""
-    target = run_dir if run_dir is not None else latest_run_dir(runs_dir)
-    status = run_status(target)
-    out.write((json.dumps(status, indent=2) if fmt == "json" else render_status(status)) + "\n")
-    return ExitCode.OK
+    record = read_run(run_dir / JOURNAL_FILE)
+    meta = record.meta
+    run_id = _text(meta.get("run_id")) or run_dir.name
+    parsed = parse_run_id(run_dir.name)
+    plan = _text(meta.get("plan_name")) or (parsed.plan if parsed else None)
+    result, code, holder, waiting = _state(record, run_id, plan, run_dir.parent)
+    doubts = record.in_doubt
+    recorded = meta.get("exit_code")
+    return RunStatus(
+        run_dir=run_dir,
+        run_id=run_id,
+        plan=plan,
+        mode=_text(meta.get("mode")),
+        started_at=instant(meta.get("started_at")),
+        finished_at=instant(meta.get("finished_at")),
+        result=result,
+        code=code,
+        recorded_exit_code=recorded if isinstance(recorded, int) else None,
+        holder=holder,
+        waiting=waiting,
+        in_doubt=len(doubts),
+        hint=_resume_hint(record, run_dir) if code == ExitCode.STOPPED else None,
+        totals=dict(
+            sorted(Counter(r.outcome.value for r in record.supervisors if r.outcome).items())
+        ),
+        waves=_wave_states(record),
+        in_flight=tuple(
+            InFlight(
+                supervisor=r.label,
+                wave=r.wave,
+                phase=r.phase.value if r.outcome is None else r.outcome.value,
+                task_id=r.task_id,
+                progress=r.progress,
+                since=instant(r.started_at or r.intent_at),
+            )
+            for r in record.supervisors
+            if in_doubt(r)
+        ),
+    )
