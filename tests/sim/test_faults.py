@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import aiohttp
 import pytest
 
 from tests.sim.conftest import Launch
-from tests.sim.helpers import SW, VC, client_ssl, one_vcenter, serve, supervisor
+from tests.sim.helpers import SW, VC, client_ssl, one_vcenter, precheck, serve, supervisor
 
 pytestmark = pytest.mark.anyio
 
@@ -180,3 +181,61 @@ async def test_set_faults_rejects_bad_input(launch: Launch) -> None:
     served = await launch(BASE)
     with pytest.raises(ValueError, match="unknown fault"):
         await served.sim.set_faults("vc", jitter=1)
+
+
+OMITTING = one_vcenter(
+    supervisor(
+        "sv-warned",
+        precheck_duration="10s",
+        upgrade_duration="100s",
+        prechecks=[precheck("WARNING", "tkc.compat")],
+    )
+    + supervisor(
+        "sv-blocked", precheck_duration="10s", prechecks=[precheck("ERROR", "disk.space")]
+    ),
+    faults="omit_upgrade_prechecks = true",
+)
+
+
+def severities(messages: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(severity, details id) of Upgrades.Message entries."""
+    return [(m["severity"], m["details"]["id"]) for m in messages]
+
+
+async def test_omit_upgrade_prechecks_while_in_progress(launch: Launch) -> None:
+    """Without upgrade_prechecks, verdicts show only as status message severities."""
+    served = await launch(OMITTING)
+    vc = served.vc()
+    await vc.create("sv-warned", ignore_precheck_warnings=True)
+    assert "upgrade_prechecks" not in await vc.info("sv-warned")
+    served.advance(30)
+    info = await vc.info("sv-warned")
+    assert "upgrade_prechecks" not in info
+    assert info["upgrade_status"]["components"]
+    assert severities(info["upgrade_status"]["messages"]) == [
+        ("WARNING", "tkc.compat"),
+        ("INFO", "vcenter.wcp.upgrade.precheck.completed"),
+    ]
+
+
+async def test_omit_upgrade_prechecks_after_a_block(launch: Launch) -> None:
+    """After a block, the verdict is in Info messages only; Prechecks.get still answers."""
+    served = await launch(OMITTING)
+    vc = served.vc()
+    task = (await vc.create("sv-blocked")).json
+    served.advance(30)
+    assert (await vc.task(task))["status"] == "FAILED"
+    info = await vc.info("sv-blocked")
+    assert "upgrade_prechecks" not in info
+    assert severities(info["messages"]) == [
+        ("ERROR", "disk.space"),
+        ("ERROR", "vcenter.wcp.upgrade.precheck.blocked"),
+    ]
+    results = await vc.request("GET", f"{SW}/sv-blocked/prechecks")
+    assert results.json["precheck_results"][0]["status"] == "ERROR"
+    answer = await served.admin("POST", "/faults", {"vc": {"omit_upgrade_prechecks": False}})
+    assert answer.json["vc"]["omit_upgrade_prechecks"] is False
+    assert [c["severity"] for c in (await vc.info("sv-blocked"))["upgrade_prechecks"]] == [
+        "INFO",
+        "ERROR",
+    ]
