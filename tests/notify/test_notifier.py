@@ -383,3 +383,16 @@ def test_an_unusable_ca_file_is_refused_at_construction(tmp_path: Path) -> None:
         NotifyTargetError, match=r"garbage\.pem: cannot be used \(not a PEM CA bundle\)"
     ):
         Notifier([target], run_info=RUN, ca_file=garbage)
+
+
+async def test_redirects_are_not_followed(receiver: Receiver) -> None:
+    """A 3xx answer is final: the payload is never re-posted to wherever it points."""
+    receiver.answer(302)
+    receiver.extra_headers = {"Location": "https://127.0.0.1:1/elsewhere"}
+    results: list[NotificationResult] = []
+    async with _notifier(receiver, results) as notifier:
+        notifier.emit("wave_halted", summary="halted")
+    assert len(receiver.requests) == 1
+    assert [(r.status, r.attempts, r.detail) for r in results] == [
+        ("failed", 1, "HTTP 302 (redirects are not followed)")
+    ]
