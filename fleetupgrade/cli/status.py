@@ -55,7 +55,8 @@ def render_status(status: RunStatus) -> str:
         counts = ", ".join(f"{k} {v}" for k, v in wave.outcomes.items()) or "-"
         lines.append(
             f"  wave {wave.name}: {wave.status}; {wave.done} done, {wave.in_flight} in flight, "
-            f"{wave.not_started} not started, {wave.pending} pending ({counts})"
+            + (f"{wave.detached} detached, " if wave.detached else "")
+            + f"{wave.not_started} not started, {wave.pending} pending ({counts})"
         )
     if status.in_flight:
         lines.append("in flight:" if status.active else "in doubt:")

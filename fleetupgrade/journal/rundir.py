@@ -26,7 +26,8 @@ import structlog
 
 from fleetupgrade.errors import JournalUnreadable, NothingToResume
 from fleetupgrade.journal.lock import Holder, PlanLock, lock_holder
-from fleetupgrade.journal.readonly import RunRecord, read_run
+from fleetupgrade.journal.readonly import is_final_view, read_run
+from fleetupgrade.journal.views import RunView
 
 __all__ = [
     "EVENTS_FILE",
@@ -185,16 +186,16 @@ class RunScan:
     damaged: tuple[DamagedRun, ...]
 
 
-def _is_unfinished(record: RunRecord, plan_name: str) -> bool:
+def _is_unfinished(view: RunView, plan_name: str) -> bool:
     """A real run of this plan that is not final (result missing or stopped, or doubts)."""
-    plan = record.meta.get("plan_name")
+    plan = view.meta.get("plan_name")
     if plan is not None and plan != plan_name:
         return False
-    if record.in_doubt:
+    if view.in_doubt:
         return True
-    if record.meta.get("mode") != "run":
+    if view.meta.get("mode") != "run":
         return False  # a dry run, or a journal whose run never recorded its start
-    return not record.final
+    return not is_final_view(view)
 
 
 def _plan_run_dirs(runs_dir: Path, plan_name: str) -> list[RunDir]:
@@ -217,11 +218,11 @@ def scan_runs(runs_dir: Path, plan_name: str) -> RunScan:
     damaged: list[DamagedRun] = []
     for run_dir in _plan_run_dirs(runs_dir, plan_name):
         try:
-            record = read_run(run_dir.journal_file)
+            view = read_run(run_dir.journal_file)
         except JournalUnreadable as exc:
             damaged.append(DamagedRun(run_dir, str(exc)))
             continue
-        if _is_unfinished(record, plan_name):
+        if _is_unfinished(view, plan_name):
             unfinished.append(run_dir)
     return RunScan(unfinished=tuple(unfinished), damaged=tuple(damaged))
 
@@ -244,7 +245,7 @@ def is_final(run_dir: Path | RunDir) -> bool:
     Raises :class:`~fleetupgrade.errors.JournalUnreadable` for a damaged journal.
     """
     path = run_dir.path if isinstance(run_dir, RunDir) else run_dir
-    return read_run(path / JOURNAL_FILE).final
+    return is_final_view(read_run(path / JOURNAL_FILE))
 
 
 def _explicit_run(run_dir: RunDir, plan_name: str) -> RunDir:
@@ -253,16 +254,16 @@ def _explicit_run(run_dir: RunDir, plan_name: str) -> RunDir:
         raise NothingToResume(f"no such run directory: {run_dir.path}")
     if not run_dir.journal_file.is_file():
         raise NothingToResume(f"{run_dir.path} is not a run directory (no {JOURNAL_FILE})")
-    record = read_run(run_dir.journal_file)  # JournalUnreadable names the path
-    plan = record.meta.get("plan_name")
+    view = read_run(run_dir.journal_file)  # JournalUnreadable names the path
+    plan = view.meta.get("plan_name")
     if plan is not None and plan != plan_name:
         raise NothingToResume(f"{run_dir.path} is a run of plan {plan}, not of plan {plan_name}")
-    if record.meta.get("mode") not in (None, "run"):
+    if view.meta.get("mode") not in (None, "run"):
         raise NothingToResume(f"{run_dir.path} is a dry run: there is nothing to resume")
-    if record.final:
+    if is_final_view(view):
         raise NothingToResume(
-            f"run {run_dir.run_id} is final ({record.result}): there is nothing to resume "
-            "(start a new run without --resume)"
+            f"run {run_dir.run_id} is final ({view.meta.get('result')}): "
+            "there is nothing to resume (start a new run without --resume)"
         )
     return run_dir
 

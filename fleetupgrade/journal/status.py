@@ -19,9 +19,10 @@ from typing import Any
 
 from fleetupgrade.errors import RunError
 from fleetupgrade.journal.lock import Holder, lock_holder
-from fleetupgrade.journal.readonly import RunRecord, in_doubt, read_run
+from fleetupgrade.journal.readonly import is_final_view, read_run, run_result
 from fleetupgrade.journal.rundir import JOURNAL_FILE, parse_run_id
-from fleetupgrade.outcomes import GATE_FAILURE_OUTCOMES, ExitCode, Outcome, WaveStatus
+from fleetupgrade.journal.views import RunView
+from fleetupgrade.outcomes import ExitCode, Outcome, WaveStatus
 from fleetupgrade.timefmt import format_instant
 
 __all__ = [
@@ -69,12 +70,13 @@ class Waiting:
 
 @dataclass(frozen=True, slots=True)
 class WaveState:
-    """One wave's counts: ``not_started`` is not ``done``, ``detached`` is ``in_flight``."""
+    """One wave's counts: ``not_started`` and ``detached`` are apart from ``done``."""
 
     name: str
     status: str
     done: int
     in_flight: int
+    detached: int
     not_started: int
     pending: int
     outcomes: dict[str, int]
@@ -155,6 +157,7 @@ class RunStatus:
                     "status": w.status,
                     "done": w.done,
                     "in_flight": w.in_flight,
+                    "detached": w.detached,
                     "not_started": w.not_started,
                     "pending": w.pending,
                     "outcomes": w.outcomes,
@@ -194,68 +197,62 @@ def latest_run_dir(runs_dir: Path) -> Path:
     return runs[-1]
 
 
-def _wave_states(record: RunRecord) -> tuple[WaveState, ...]:
+def _wave_states(view: RunView) -> tuple[WaveState, ...]:
     states = []
-    for wave in record.waves:
-        mine = [r for r in record.supervisors if r.wave == wave.name]
-        flying = sum(in_doubt(r) for r in mine)  # detached jobs still run on vCenter
-        not_started = sum(r.outcome is Outcome.NOT_STARTED for r in mine)
-        done = sum(
-            r.outcome is not None and r.outcome is not Outcome.NOT_STARTED and not in_doubt(r)
-            for r in mine
-        )
-        if wave.status is not None:
-            word = wave.status.value
-        else:
-            word = "running" if wave.started_at else "pending"
+    for wave in view.waves:
+        rows = wave.supervisors
+        done, flying = len(wave.done), len(wave.in_flight)
+        detached = sum(r.outcome is Outcome.DETACHED for r in rows)
+        not_started = sum(r.outcome is Outcome.NOT_STARTED for r in rows)
+        counts = wave.counts
         states.append(
             WaveState(
-                name=wave.name,
-                status=word,
+                name=wave.record.name,
+                status=wave.status_word,
                 done=done,
                 in_flight=flying,
+                detached=detached,
                 not_started=not_started,
-                pending=len(mine) - done - flying - not_started,
-                outcomes=dict(sorted(Counter(r.outcome.value for r in mine if r.outcome).items())),
-                precheck_errors=sum(r.outcome is Outcome.PRECHECK_ERROR for r in mine),
-                upgrade_failures=sum(r.outcome in GATE_FAILURE_OUTCOMES for r in mine),
-                started_at=instant(wave.started_at),
-                finished_at=instant(wave.finished_at),
+                pending=len(rows) - done - flying - detached - not_started,
+                outcomes=dict(sorted(Counter(r.outcome.value for r in rows if r.outcome).items())),
+                precheck_errors=counts.precheck_errors,
+                upgrade_failures=counts.failures,
+                started_at=instant(wave.record.started_at),
+                finished_at=instant(wave.record.finished_at),
             )
         )
     return tuple(states)
 
 
-def _waiting(record: RunRecord) -> Waiting | None:
+def _waiting(view: RunView) -> Waiting | None:
     """What the run says it waits for (meta ``waiting``), or an approval its waves show."""
-    raw = record.meta.get("waiting")
+    raw = view.meta.get("waiting")
     if isinstance(raw, dict) and isinstance(raw.get("kind"), str):
         return Waiting(kind=raw["kind"], until=instant(raw.get("until")))
-    if any(w.status is WaveStatus.AWAITING_APPROVAL for w in record.waves):
+    if any(w.record.status is WaveStatus.AWAITING_APPROVAL for w in view.waves):
         return Waiting(kind="approval")
     return None
 
 
-def _resume_hint(record: RunRecord, run_dir: Path) -> str | None:
-    if record.meta.get("mode") not in (None, "run"):
+def _resume_hint(view: RunView, run_dir: Path) -> str | None:
+    if view.meta.get("mode") not in (None, "run"):
         return None
-    plan = record.meta.get("plan_path")
+    plan = view.meta.get("plan_path")
     return f"fleetupgrade run {plan if isinstance(plan, str) else 'PLAN'} --resume {run_dir}"
 
 
 def _state(
-    record: RunRecord, run_id: str, plan: str | None, runs_dir: Path
+    view: RunView, run_id: str, plan: str | None, runs_dir: Path
 ) -> tuple[str, int, Holder | None, Waiting | None]:
     """Result word, status exit code, holder and what an active run waits for."""
-    result = record.result
-    if record.final:
-        assert result is not None
-        recorded = record.meta.get("exit_code")
+    result = run_result(view)
+    if result is not None and is_final_view(view):
+        recorded = view.meta.get("exit_code")
         default = recorded if isinstance(recorded, int) else ExitCode.FAILURES
         return result, _FINAL_CODES.get(result, default), None, None
     holder = lock_holder(runs_dir, plan) if plan else None
     if holder is not None and holder.run_id in (run_id, None):
-        waiting = _waiting(record)
+        waiting = _waiting(view)
         return ("waiting" if waiting else "running"), ACTIVE, holder, waiting
     # Stopped on purpose, or (no result, or a result with Supervisors still in doubt)
     # left behind by a process that is gone.
@@ -272,13 +269,12 @@ def run_status(run_dir: Path) -> RunStatus:
         raise RunError(f"no such run directory: {run_dir}")
     if not (run_dir / JOURNAL_FILE).is_file():
         raise RunError(f"{run_dir} is not a run directory (no {JOURNAL_FILE})")
-    record = read_run(run_dir / JOURNAL_FILE)
-    meta = record.meta
+    view = read_run(run_dir / JOURNAL_FILE)
+    meta = view.meta
     run_id = _text(meta.get("run_id")) or run_dir.name
     parsed = parse_run_id(run_dir.name)
     plan = _text(meta.get("plan_name")) or (parsed.plan if parsed else None)
-    result, code, holder, waiting = _state(record, run_id, plan, run_dir.parent)
-    doubts = record.in_doubt
+    result, code, holder, waiting = _state(view, run_id, plan, run_dir.parent)
     recorded = meta.get("exit_code")
     return RunStatus(
         run_dir=run_dir,
@@ -292,12 +288,10 @@ def run_status(run_dir: Path) -> RunStatus:
         recorded_exit_code=recorded if isinstance(recorded, int) else None,
         holder=holder,
         waiting=waiting,
-        in_doubt=len(doubts),
-        hint=_resume_hint(record, run_dir) if code == ExitCode.STOPPED else None,
-        totals=dict(
-            sorted(Counter(r.outcome.value for r in record.supervisors if r.outcome).items())
-        ),
-        waves=_wave_states(record),
+        in_doubt=sum(r.in_doubt for r in view.supervisors),
+        hint=_resume_hint(view, run_dir) if code == ExitCode.STOPPED else None,
+        totals=view.totals(),
+        waves=_wave_states(view),
         in_flight=tuple(
             InFlight(
                 supervisor=r.label,
@@ -307,7 +301,7 @@ def run_status(run_dir: Path) -> RunStatus:
                 progress=r.progress,
                 since=instant(r.started_at or r.intent_at),
             )
-            for r in record.supervisors
-            if in_doubt(r)
+            for r in view.supervisors
+            if r.in_doubt
         ),
     )

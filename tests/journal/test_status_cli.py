@@ -21,6 +21,7 @@ from tests.journal.builders import LockHolderProcess, Wave, make_run, set_meta
 
 INSTANT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 ROOT = Path(__file__).resolve().parents[2]
+WATCH_FAST = ("--watch", "--interval", "50ms")
 
 
 def _status(*args: str) -> tuple[int, str]:
@@ -220,8 +221,7 @@ def test_watch_redraws_until_the_run_ends_then_exits_with_its_code(tmp_path: Pat
     lock = PlanLock(runs, "q4")
     lock.acquire(run.run_id)
     watcher = subprocess.Popen(
-        [sys.executable, "-m", "fleetupgrade", "status", str(run.path)]
-        + ["--watch", "--interval", "50ms"],
+        [sys.executable, "-m", "fleetupgrade", "status", str(run.path), *WATCH_FAST],
         stdout=subprocess.PIPE,
         text=True,
         cwd=ROOT,
