@@ -27,6 +27,7 @@ from tests.sim.sdk_harness import (
     Jobs,
     Prechecks,
     SdkClient,
+    Summary,
     Tasks,
     Upgrades,
     VapiError,
@@ -141,12 +142,39 @@ id = "sv-latest"
 current_version = "9.1.0"
 available_versions = []
 
+[[vcenters.supervisors]]
+id = "sv-configuring"
+health_before = "CONFIGURING"
+
+[[vcenters.supervisors]]
+id = "sv-unhealthy"
+health_before = "ERROR"
+
+[[vcenters.supervisors]]
+id = "sv-was-failed"
+start_state = "ERROR"
+
 [[vcenters]]
 name = "vc-limited"
 faults = { max_sessions = 1 }
 
 [[vcenters.supervisors]]
 id = "supervisor-1"
+
+[[vcenters]]
+name = "vc-odd"
+faults = { clock_skew = "-2m", omit_upgrade_prechecks = true }
+
+[[vcenters.supervisors]]
+id = "sv-elsewhere"
+precheck_duration = "1s"
+upgrade_duration = "10h"
+in_progress_to = "9.1.0"
+
+[[vcenters.supervisors]]
+id = "sv-omitted"
+precheck_duration = "1s"
+prechecks = [{ severity = "WARNING", id = "tkc.compat", text = "TKC blue may not be compatible" }]
 """
 
 
@@ -549,6 +577,84 @@ def test_summary_list_and_get(admin: SdkClient, wire: WireLog) -> None:
     assert info.name == "sv-idle-01"
     assert str(info.config_status) in {"CONFIGURING", "REMOVING", "RUNNING", "ERROR"}
     assert isinstance(info.stats.cpu_capacity, int)
+    wire.assert_clean()
+
+
+@pytest.mark.parametrize(
+    ("supervisor", "config", "kubernetes", "messages"),
+    [
+        ("sv-idle", "RUNNING", "READY", None),
+        (
+            "sv-configuring",
+            "CONFIGURING",
+            "WARNING",
+            [("vcenter.wcp.health.configuring", "WARNING")],
+        ),
+        ("sv-unhealthy", "ERROR", "ERROR", [("vcenter.wcp.health.error", "ERROR")]),
+        ("sv-was-failed", "ERROR", "ERROR", [("vcenter.wcp.upgrade.failed", "ERROR")]),
+    ],
+)
+def test_summary_in_each_health_state(
+    admin: SdkClient,
+    wire: WireLog,
+    supervisor: str,
+    config: str,
+    kubernetes: str,
+    messages: list[tuple[str, str]] | None,
+) -> None:
+    """Summary.get deserialises in every health state, with its Summary.Message list."""
+    info = admin.summary.get(supervisor)
+    assert (str(info.config_status), str(info.kubernetes_status)) == (config, kubernetes)
+    if messages is None:
+        assert info.messages is None
+    else:
+        assert [(m.id, str(m.severity)) for m in info.messages] == messages
+        assert all(m.details.default_message for m in info.messages)
+    if supervisor == "sv-unhealthy":
+        assert info.messages[0].kb_article_link.startswith("https://")
+    wire.assert_clean()
+
+
+def test_summary_list_filtered_by_health(admin: SdkClient, wire: WireLog) -> None:
+    """Summary.list with a FilterSpec (GET body) selects by config and Kubernetes status."""
+    errors = admin.summary.list(Summary.FilterSpec(config_status=Summary.ConfigStatus.ERROR))
+    assert {"sv-unhealthy", "sv-was-failed"} <= {item.supervisor for item in errors.items}
+    assert all(str(item.info.kubernetes_status) == "ERROR" for item in errors.items)
+    warning = Summary.FilterSpec(kubernetes_status=Summary.KubernetesStatus.WARNING)
+    configuring = admin.summary.list(warning)
+    assert "sv-configuring" in {item.supervisor for item in configuring.items}
+    assert all(str(item.info.config_status) == "CONFIGURING" for item in configuring.items)
+    wire.assert_clean()
+
+
+def test_upgrade_started_elsewhere_and_skewed_clock(connect: Connect, wire: WireLog) -> None:
+    """Someone else's running upgrade and a vCenter 2 minutes behind deserialise."""
+    odd = connect("vc-odd")
+    info = odd.upgrades.get("sv-elsewhere")
+    assert str(info.state) == "INPROGRESS"
+    assert info.upgrade_status is not None
+    assert info.upgrade_status.components is not None
+    listed = odd.tasks.list(Tasks.FilterSpec(services={JOB_SERVICE}))
+    [(task, running)] = [(t, i) for t, i in listed.items() if i.target.id == "sv-elsewhere"]
+    assert (running.user, running.cancelable) == ("other-admin@vsphere.local", False)
+    header = wire.last().headers["Date"]
+    assert header.endswith(" GMT")
+    assert running.start_time < datetime.strptime(header, "%a, %d %b %Y %H:%M:%S GMT")
+    assert task
+    wire.assert_clean()
+
+
+def test_upgrade_info_without_upgrade_prechecks(connect: Connect, wire: WireLog) -> None:
+    """omit_upgrade_prechecks: the verdict arrives only as Upgrades.Message severities."""
+    odd = connect("vc-odd")
+    task = odd.jobs.create("sv-omitted", Jobs.CreateSpec(desired_version="9.1.0"))
+    wait_until(lambda: odd.tasks.get(task), lambda t: task_status(t) == "FAILED")
+    info = odd.upgrades.get("sv-omitted")
+    assert info.upgrade_prechecks is None
+    assert [(str(m.severity), m.details.id) for m in info.messages] == [
+        ("WARNING", "tkc.compat"),
+        ("ERROR", "vcenter.wcp.upgrade.precheck.blocked"),
+    ]
     wire.assert_clean()
 
 
