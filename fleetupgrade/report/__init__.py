@@ -6,12 +6,15 @@ Pure functions over :class:`Report`; the only I/O is in :mod:`.files` and :mod:`
 from __future__ import annotations
 
 from fleetupgrade.report.errors import ReportError
-from fleetupgrade.report.files import load_report, write_report_files
+from fleetupgrade.report.files import load_report, write_report_files, write_report_json
 from fleetupgrade.report.html import render_html
 from fleetupgrade.report.junit import render_junit
 from fleetupgrade.report.markdown import render_markdown
 from fleetupgrade.report.model import (
+    Culprit,
     Decision,
+    HistoryEntry,
+    NotificationReport,
     PlanRef,
     Report,
     ReportMessage,
@@ -27,7 +30,10 @@ from fleetupgrade.report.summary import render_summary
 from fleetupgrade.report.text import render_text
 
 __all__ = [
+    "Culprit",
     "Decision",
+    "HistoryEntry",
+    "NotificationReport",
     "PlanRef",
     "Report",
     "ReportError",
@@ -46,4 +52,5 @@ __all__ = [
     "render_text",
     "report_json_schema",
     "write_report_files",
+    "write_report_json",
 ]

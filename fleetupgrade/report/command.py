@@ -42,20 +42,31 @@ def render(report: Report, fmt: str) -> str:
     return renderer(report)
 
 
+def _is_terminal(out: TextIO) -> bool:
+    try:
+        return out.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
 def report_command(
     run_dir: Path, *, fmt: str, output: Path | None, stdout: TextIO | None = None
 ) -> int:
     """Print (or write to ``output``) the run's report in ``fmt``; returns the exit code.
 
+    Text printed to a terminal is coloured; anything else (``-o``, pipes) is plain.
     Raises ReportError (the CLI turns it into a message and exit 2) when the run directory
     holds no readable report or ``output`` cannot be written.
     """
-    text = render(load_report(run_dir), fmt)
+    report = load_report(run_dir)
     if output is None:
         out = stdout if stdout is not None else sys.stdout
+        colour = fmt == "text" and _is_terminal(out)
+        text = render_text(report, color=True) if colour else render(report, fmt)
         out.write(text)
         out.flush()
         return ExitCode.OK
+    text = render(report, fmt)
     try:
         atomic_write_text(output, text)
     except OSError as exc:

@@ -3,7 +3,8 @@
 The engine rewrites the report after every wave and at the end, and a run can be killed at
 any instant, so each file is written to a temporary file in the same directory, flushed
 to disk and moved over the old one with ``os.replace``: a reader (or a resumed run) sees
-either the previous complete report or the new one, never half a file.
+either the previous complete report or the new one, never half a file. Every file is
+created mode 0600 (``mkstemp``): reports name hosts and Supervisors of the fleet.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8, newlines untouched) in one atomic step."""
+    """Replace ``path`` with ``text`` (UTF-8, newlines untouched, mode 0600) atomically."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -72,6 +73,20 @@ def write_report_files(report: Report, run_dir: Path) -> None:
     try:
         for name, text in rendered.items():
             atomic_write_text(run_dir / name, text)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report into {run_dir}: {exc}") from exc
+    _fsync_dir(run_dir)
+
+
+def write_report_json(report: Report, run_dir: Path) -> None:
+    """Write only ``report.json`` (atomically): the cheap between-wave checkpoint.
+
+    The renderings can be produced from it at any time (``fleetupgrade report``), so a
+    run may call this after every wave and :func:`write_report_files` at the end.
+    """
+    text = render_json(report)
+    try:
+        atomic_write_text(run_dir / REPORT_JSON, text)
     except OSError as exc:
         raise ReportError(f"cannot write the report into {run_dir}: {exc}") from exc
     _fsync_dir(run_dir)

@@ -8,22 +8,30 @@ goes through ``html.escape``. ``@media print`` rules keep it readable on paper.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from html import escape
 
 from fleetupgrade.outcomes import WaveStatus
 from fleetupgrade.report._format import (
+    HALT_LEAD,
     OUTCOME_COLOURS,
-    describe_decision,
-    describe_threshold,
-    group_messages,
+    describe_culprits,
+    describe_gates,
+    describe_wave_times,
+    halt_lines,
+    human_seconds,
     human_span,
     human_time,
+    metadata_rows,
     one_line,
     outcome_key,
     run_result,
+    short_task_id,
+    simulated_text,
     totals_rows,
 )
+from fleetupgrade.report._groups import SECTION_TITLES, group_messages
 from fleetupgrade.report.model import Report, WaveReport
 from fleetupgrade.report.timeline import render_timeline_svg
 
@@ -32,6 +40,7 @@ _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial,
   sans-serif; color: #1f2328; margin: 24px auto; max-width: 1180px; padding: 0 16px; }
 h1 { font-size: 22px; margin: 0 0 8px; } h3 { font-size: 15px; margin: 18px 0 6px; }
+h4 { font-size: 14px; margin: 12px 0 4px; }
 h2 { font-size: 18px; margin: 28px 0 8px; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; font-size: 13px; }
 th, td { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
@@ -48,6 +57,9 @@ dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; overflow-wrap: anywhere
 .chips li { border: 1px solid #d0d7de; border-radius: 4px; padding: 2px 8px; }
 .badge { border-left: 0.8em solid var(--c, #777); padding-left: 6px; white-space: nowrap; }
 .halt { background: #fdecea; border: 1px solid #c62828; padding: 8px 12px; border-radius: 4px; }
+.halt p { margin: 2px 0; }
+.simulated { background: #f3e5f5; border: 3px solid #6a1b9a; color: #4a148c; font-weight: 700;
+  font-size: 16px; padding: 8px 12px; margin: 0 0 12px; border-radius: 4px; }
 .nowrap { white-space: nowrap; } .muted { color: #57606a; }
 code, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; }
 .timeline { width: 100%; height: auto; display: block; }
@@ -60,6 +72,8 @@ code, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; }
 .timeline line.wave { stroke: #8c959f; stroke-dasharray: 4 3; }
 .timeline rect.open { fill-opacity: 0.55; stroke: #1f2328; stroke-dasharray: 3 2; }
 .timeline circle.none { fill: #ffffff; stroke-width: 2; }
+.timeline line.halt { stroke: #c62828; stroke-width: 2; }
+.timeline text.halt { fill: #c62828; font-weight: 700; }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
   body { margin: 0; max-width: none; font-size: 10pt; color: #000; }
@@ -72,6 +86,8 @@ code, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; }
 
 
 _WAVE_COLOURS = {
+    WaveStatus.AWAITING_APPROVAL: "#f9a825",
+    WaveStatus.RUNNING: "#0288d1",
     WaveStatus.COMPLETED: "#2e7d32",
     WaveStatus.HALTED: "#c62828",
     WaveStatus.STOPPED: "#1565c0",
@@ -85,8 +101,13 @@ def _css() -> str:
     return _CSS + "\n".join(f".{cls} {{ --c: {colour}; }}" for cls, colour in colours) + "\n"
 
 
+_HTML_SPECIAL = re.compile("[&<>\"']")
+
+
 def _e(text: str | None) -> str:
-    return escape(one_line(text))
+    """One line of untrusted text, escaped for HTML (quotes too, so also for attributes)."""
+    line = one_line(text)
+    return escape(line) if _HTML_SPECIAL.search(line) else line
 
 
 def _badge(key: str, text: str | None = None, prefix: str = "o") -> str:
@@ -107,23 +128,27 @@ def _table(headers: tuple[str, ...], rows: Sequence[Sequence[str]], num: frozens
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+_MONO = frozenset({"Plan sha256", "Run id"})
+_VERDICT_BADGES = {
+    "halt": "precheck_error",
+    "rejected": "precheck_error",
+    "refused": "not_started",
+    "continue": "upgraded",
+    "approved": "upgraded",
+}
+
+
 def _header(report: Report) -> str:
-    took = human_span(report.started_at, report.finished_at)
-    meta = [
-        ("Plan", f"{_e(report.plan.name)} <span class=muted>({_e(report.plan.path)})</span>"),
-        ("Plan sha256", f'<span class="mono">{_e(report.plan.sha256)}</span>'),
-        ("Run id", f'<span class="mono">{_e(report.run_id)}</span>'),
-        ("Mode", _e(report.mode)),
-        ("Started", human_time(report.started_at)),
-        (
-            "Finished",
-            human_time(report.finished_at, "not yet") + (f" (took {took})" if took else ""),
-        ),
-    ]
-    items = "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in meta)
+    items = "".join(
+        f'<dt>{k}</dt><dd><span class="mono">{_e(v)}</span></dd>' if k in _MONO
+        else f"<dt>{k}</dt><dd>{_e(v)}</dd>"
+        for k, v in metadata_rows(report)
+    )  # fmt: skip
+    banner = simulated_text(report)
+    banner_html = f'<p class="simulated" role="note">{_e(banner)}</p>' if banner else ""
     result_cls = escape(str(report.result or "partial"))
     return (
-        f"<header><h1>Supervisor upgrade report: {_e(report.plan.name)}</h1>"
+        f"<header>{banner_html}<h1>Supervisor upgrade report: {_e(report.plan.name)}</h1>"
         f'<dl class="meta">{items}</dl>'
         f'<p class="result {result_cls}">Result: {escape(run_result(report))}</p></header>'
     )
@@ -146,41 +171,49 @@ def _timeline(report: Report) -> str:
     return (
         '<section id="timeline"><h2>Timeline</h2>'
         '<p class="muted">Every upgrade by vCenter, UTC; dashed bars were still running when '
-        "the report was written; dashed lines mark wave starts.</p>"
+        "the report was written; dashed lines mark wave starts, a red line the instant a "
+        "wave halted.</p>"
         f'{svg}<ul class="chips">{legend}</ul></section>'
     )
 
 
-def _wave(report: Report, wave: WaveReport) -> str:
+def _task(task_id: str | None) -> str:
+    if not task_id:
+        return ""
+    return f'<span class="mono" title="{_e(task_id)}">{_e(short_task_id(task_id))}</span>'
+
+
+def _wave(report: Report, wave: WaveReport, extra: bool) -> str:
     parts = [
         f"<h3>Wave {_e(wave.name)}: {_badge(str(wave.status), prefix='w')}</h3>",
-        f'<p class="muted">{escape(describe_threshold(wave.threshold))}; '
+        f'<p class="muted">{escape(describe_gates(wave))}; '
         f"{wave.precheck_errors} precheck error(s), {wave.upgrade_failures} upgrade failure(s); "
-        f"{human_time(wave.started_at, 'never started')} to "
-        f"{human_time(wave.finished_at, 'not yet')}</p>",
+        f"{escape(describe_wave_times(wave))}</p>",
     ]
-    decision = report.halting_decision(wave.name)
     if wave.status == WaveStatus.HALTED:
-        why = _e(describe_decision(decision)) if decision else "no decision was recorded"
-        parts.append(
-            '<p class="halt"><b>Halted.</b> No new upgrade was started in this wave and later '
-            f"waves did not start. Decision: {why}.</p>"
-        )
-    rows = [
-        (
+        why = "".join(f"<p>{_e(line)}</p>" for line in halt_lines(report, wave))
+        parts.append(f'<div class="halt"><p><b>Halted.</b> {HALT_LEAD}</p>{why}</div>')
+    rows = []
+    for sv in wave.supervisors:
+        row = [
             _e(sv.label),
             _e(sv.vcenter),
             f'<span class="nowrap">{_e(sv.from_version) or "?"} → '
             f"{_e(sv.to_version) or '?'}</span>",
             _badge(outcome_key(sv.outcome)),
             _e(sv.reason),
-            f'<span class="mono">{_e(sv.task_id)}</span>',
+            _task(sv.task_id),
             f'<span class="nowrap">{human_span(sv.started_at, sv.finished_at)}</span>',
-        )
-        for sv in wave.supervisors
-    ]
-    headers = ("Supervisor", "vCenter", "From → To", "Outcome", "Reason", "Task", "Took")
-    parts.append(_table(headers, rows, frozenset()))
+        ]
+        if extra:
+            nodes = sv.control_plane_nodes
+            row += [human_seconds(sv.health_wait_seconds), "" if nodes is None else str(nodes)]
+        rows.append(row)
+    headers: tuple[str, ...] = ("Supervisor", "vCenter", "From → To", "Outcome", "Reason")
+    headers += ("Task", "Took")
+    if extra:
+        headers += ("Healthy after", "CP nodes")
+    parts.append(_table(headers, rows, frozenset({8}) if extra else frozenset()))
     return "".join(parts)
 
 
@@ -189,14 +222,19 @@ def _messages(report: Report) -> str:
     if not groups:
         return ""
     parts = ['<section id="messages"><h2>Precheck messages</h2>']
+    section = None
     for group in groups:
+        if group.section != section:
+            section = group.section
+            parts.append(f"<h3>{SECTION_TITLES[section]}</h3>")
         hits = "".join(
-            f"<li><b>{_e(h.supervisor)}</b> ({_e(h.vcenter)}, wave {_e(h.wave)}): {_e(h.text)}</li>"
+            f"<li><b>{escape(h.supervisor)}</b> ({escape(h.vcenter)}, wave {escape(h.wave)}): "
+            f"{escape(h.text)}</li>"
             for h in group.hits
         )
         parts.append(
-            f'<h3>{_e(group.severity)}: <span class="mono">{_e(group.id)}</span> '
-            f"({len(group.hits)} Supervisor(s))</h3><ul>{hits}</ul>"
+            f'<h4>{escape(group.severity)}: <span class="mono">{escape(group.id)}</span> '
+            f"({len(group.hits)} Supervisor(s))</h4><ul>{hits}</ul>"
         )
     return "".join(parts) + "</section>"
 
@@ -213,13 +251,41 @@ def _decisions(report: Report) -> str:
             str(d.failures),
             str(d.size),
             f"{d.limit:g}",
-            _badge("precheck_error" if d.verdict == "halt" else "upgraded", d.verdict),
+            _badge(_VERDICT_BADGES[d.verdict], d.verdict),
+            _e(describe_culprits(d.culprits)),
         )
         for d in report.decisions
     ]
-    headers = ("At", "Wave", "Rule", "Errors", "Failures", "Size", "Limit", "Verdict")
+    headers = ("At", "Wave", "Rule", "Errors", "Failures", "Size", "Limit", "Verdict", "Culprits")
     table = _table(headers, rows, frozenset({3, 4, 5, 6}))
-    return f'<section id="decisions"><h2>Threshold decisions</h2>{table}</section>'
+    return f'<section id="decisions"><h2>Decisions</h2>{table}</section>'
+
+
+def _history(report: Report) -> str:
+    if not report.history:
+        return ""
+    rows = [
+        (human_time(h.at), _e(h.event), _e(h.wave), _e(h.by), _e(h.reason)) for h in report.history
+    ]
+    table = _table(("At", "Event", "Wave", "By", "Reason"), rows, frozenset())
+    return f'<section id="history"><h2>History</h2>{table}</section>'
+
+
+def _notifications(report: Report) -> str:
+    if not report.notifications:
+        return ""
+    rows = [
+        (
+            human_time(n.at),
+            f'<span class="mono">{_e(n.target)}</span>',
+            _e(n.event),
+            _badge("upgraded" if n.status == "sent" else "failed", n.status),
+            str(n.attempts),
+        )
+        for n in report.notifications
+    ]
+    table = _table(("At", "Target", "Event", "Status", "Attempts"), rows, frozenset({4}))
+    return f'<section id="notifications"><h2>Notifications</h2>{table}</section>'
 
 
 def _vcenters(report: Report) -> str:
@@ -232,33 +298,46 @@ def _vcenters(report: Report) -> str:
             str(vc.requests),
             str(vc.retries),
             str(vc.errors),
+            str(vc.paced_waits),
+            str(vc.breaker_opens),
         )
         for vc in report.vcenters
     ]
-    table = _table(("vCenter", "URL", "Requests", "Retries", "Errors"), rows, frozenset({2, 3, 4}))
+    headers = ("vCenter", "URL", "Requests", "Retries", "Errors", "Paced waits", "Breaker opens")
+    table = _table(headers, rows, frozenset({2, 3, 4, 5, 6}))
     return f'<section id="vcenters"><h2>vCenters</h2>{table}</section>'
 
 
 def render_html(report: Report) -> str:
     """The whole report as one HTML document, ending with a newline."""
-    waves = "".join(_wave(report, wave) for wave in report.waves)
+    extra = any(
+        sv.health_wait_seconds is not None or sv.control_plane_nodes is not None
+        for _, sv in report.supervisors()
+    )
+    waves = "".join(_wave(report, wave, extra) for wave in report.waves)
     title = f"fleetupgrade report: {_e(report.plan.name)} ({_e(report.run_id)})"
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{title}</title>\n<style>{_css()}</style>\n</head>\n<body>\n"
-        + _header(report)
-        + "\n"
-        + _totals(report)
-        + "\n"
-        + _timeline(report)
-        + "\n"
-        + f'<section id="waves"><h2>Waves</h2>{waves}</section>\n'
-        + _messages(report)
-        + "\n"
-        + _decisions(report)
-        + "\n"
-        + _vcenters(report)
-        + f'\n<footer class="muted"><p>report.json schema {report.schema_version}</p></footer>'
-        + "\n</body>\n</html>\n"
+    if report.simulated:
+        title = "[SIMULATED] " + title
+    return "".join(
+        [
+            '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{title}</title>\n<style>{_css()}</style>\n</head>\n<body>\n",
+            _header(report),
+            "\n",
+            _totals(report),
+            "\n",
+            _timeline(report),
+            "\n",
+            f'<section id="waves"><h2>Waves</h2>{waves}</section>\n',
+            _messages(report),
+            "\n",
+            _decisions(report),
+            "\n",
+            _history(report),
+            _notifications(report),
+            _vcenters(report),
+            f'\n<footer class="muted"><p>report.json schema {report.schema_version}</p></footer>',
+            "\n</body>\n</html>\n",
+        ]
     )

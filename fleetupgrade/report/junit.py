@@ -7,6 +7,9 @@ failures, time-outs, rejections, unreachable vCenters, dry-run ``in_progress``) 
 ``detached``) and those still pending in a partial report are ``<skipped>``. The document
 is built with ``xml.etree`` so escaping is always right; control characters XML cannot
 carry are replaced first.
+
+A simulated run says so where CI shows it: every suite name (and the document's) starts
+with ``[SIMULATED]``, and every suite carries a ``simulated`` property.
 """
 
 from __future__ import annotations
@@ -14,9 +17,17 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from fleetupgrade.outcomes import FAILURE_OUTCOMES, SKIPPED_OUTCOMES
-from fleetupgrade.report._format import clean, format_seconds, one_line, outcome_key
+from fleetupgrade.report._format import (
+    clean,
+    format_seconds,
+    human_seconds,
+    one_line,
+    outcome_key,
+)
 from fleetupgrade.report.model import Report, SupervisorReport, WaveReport
 from fleetupgrade.timefmt import format_instant
+
+SIMULATED_PREFIX = "[SIMULATED] "
 
 
 def _case(wave: WaveReport, sv: SupervisorReport) -> tuple[ET.Element, str]:
@@ -33,6 +44,8 @@ def _case(wave: WaveReport, sv: SupervisorReport) -> tuple[ET.Element, str]:
     details += [f"reason: {clean(sv.reason)}"] if sv.reason else []
     details += [f"task: {clean(sv.task_id)}"] if sv.task_id else []
     details += [f"version: {sv.from_version or '?'} -> {sv.to_version or '?'}"]
+    if sv.health_wait_seconds is not None:
+        details += [f"healthy after: {human_seconds(sv.health_wait_seconds)}"]
     details += [f"{clean(m.severity)} {clean(m.id)}: {clean(m.text)}" for m in sv.messages]
     if sv.outcome in FAILURE_OUTCOMES:
         failure = ET.SubElement(case, "failure", message=message, type=key)
@@ -50,13 +63,17 @@ def _case(wave: WaveReport, sv: SupervisorReport) -> tuple[ET.Element, str]:
 
 def render_junit(report: Report) -> str:
     """The whole report as a JUnit XML document, ending with a newline."""
+    prefix = SIMULATED_PREFIX if report.simulated else ""
     root = ET.Element(
         "testsuites",
-        name=f"fleetupgrade {one_line(report.plan.name)} {one_line(report.run_id)}",
+        name=f"{prefix}fleetupgrade {one_line(report.plan.name)} {one_line(report.run_id)}",
     )
     totals = {"tests": 0, "failures": 0, "skipped": 0}
+    run_properties = [("simulated", "true" if report.simulated else "false")]
+    if report.scenario_sha256:
+        run_properties.append(("scenario_sha256", one_line(report.scenario_sha256)))
     for wave in report.waves:
-        suite = ET.SubElement(root, "testsuite", name=one_line(wave.name))
+        suite = ET.SubElement(root, "testsuite", name=prefix + one_line(wave.name))
         counts = {"passed": 0, "failure": 0, "skipped": 0}
         for sv in wave.supervisors:
             case, kind = _case(wave, sv)
@@ -76,6 +93,7 @@ def render_junit(report: Report) -> str:
             ("threshold", f"{wave.threshold.kind} {wave.threshold.limit:g}"),
             ("precheck_errors", str(wave.precheck_errors)),
             ("upgrade_failures", str(wave.upgrade_failures)),
+            *run_properties,
         ):
             ET.SubElement(properties, "property", name=name, value=value)
         suite.insert(0, properties)

@@ -1,9 +1,10 @@
 """The report for change tickets (``report.md``): GitHub-flavoured Markdown.
 
 Change boards paste this into tickets and wikis whose renderers differ, so it sticks to
-headings, tables and lists, and every value that came from a vCenter or a plan is escaped:
-HTML is turned into entities (some renderers pass raw HTML through) and Markdown
+headings, tables, quotes and lists, and every value that came from a vCenter or a plan is
+escaped: HTML is turned into entities (some renderers pass raw HTML through) and Markdown
 punctuation is backslash-escaped so a Supervisor called ``a|b`` cannot break a table.
+Tables show short task ids; the full ids are in the Supervisor details at the end.
 """
 
 from __future__ import annotations
@@ -14,75 +15,67 @@ from collections.abc import Sequence
 
 from fleetupgrade.outcomes import WaveStatus
 from fleetupgrade.report._format import (
-    describe_decision,
-    describe_threshold,
-    group_messages,
-    human_span,
+    HALT_LEAD,
+    describe_culprits,
+    describe_gates,
+    describe_wave_times,
+    halt_lines,
+    has_details,
     human_time,
-    one_line,
+    metadata_rows,
     outcome_key,
-    run_result,
+    short_task_id,
+    simulated_text,
+    supervisor_details,
     totals_rows,
 )
+from fleetupgrade.report._format import one_line as _one_line
+from fleetupgrade.report._groups import SECTION_TITLES, group_messages
 from fleetupgrade.report.model import Report, WaveReport
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]|~&<>]")
 
 
 def md(text: str | None) -> str:
     """One line of untrusted text, safe in a table cell or a heading."""
-    escaped = html.escape(one_line(text), quote=False)
-    return _MD_SPECIAL.sub(r"\\\1", escaped)
+    line = _one_line(text)
+    if not _NEEDS_ESCAPE.search(line):
+        return line
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(line, quote=False))
 
 
-def _table(headers: tuple[str, ...], rows: Sequence[Sequence[str]]) -> list[str]:
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     lines += ["| " + " | ".join(cell or " " for cell in row) + " |" for row in rows]
     return lines
 
 
 def _header(report: Report) -> list[str]:
-    took = human_span(report.started_at, report.finished_at)
-    finished = human_time(report.finished_at, "not yet")
-    return [
-        f"# Supervisor upgrade report: {md(report.plan.name)}",
-        "",
-        *_table(
-            ("Field", "Value"),
-            [
-                ("Plan", f"{md(report.plan.name)} ({md(report.plan.path)})"),
-                ("Plan sha256", md(report.plan.sha256)),
-                ("Run id", md(report.run_id)),
-                ("Mode", md(report.mode)),
-                ("Started", human_time(report.started_at)),
-                ("Finished", finished + (f" (took {took})" if took else "")),
-                ("Result", f"**{md(run_result(report))}**"),
-            ],
-        ),
+    lines = [f"# Supervisor upgrade report: {md(report.plan.name)}", ""]
+    banner = simulated_text(report)
+    if banner is not None:
+        lines += [f"> **{md(banner)}**", ""]
+    rows = [
+        (
+            label,
+            f"**{md(value)}**" if label in ("Result", "Simulated") and value != "no" else md(value),
+        )
+        for label, value in metadata_rows(report)
     ]
+    return lines + _table(("Field", "Value"), rows)
 
 
 def _wave(report: Report, wave: WaveReport) -> list[str]:
     lines = [
         f"### Wave {md(wave.name)}: {md(wave.status)}",
         "",
-        f"Threshold: {md(describe_threshold(wave.threshold))}. "
-        f"Precheck errors: {wave.precheck_errors}; upgrade failures: {wave.upgrade_failures}. "
-        + (
-            f"Started {human_time(wave.started_at)}, "
-            f"finished {human_time(wave.finished_at, 'not yet')}."
-            if wave.started_at is not None
-            else "Not started."
-        ),
+        f"Gates: {md(describe_gates(wave))}. Precheck errors: {wave.precheck_errors}; "
+        f"upgrade failures: {wave.upgrade_failures}. Time: {md(describe_wave_times(wave))}.",
     ]
-    decision = report.halting_decision(wave.name)
     if wave.status == WaveStatus.HALTED:
-        why = md(describe_decision(decision)) if decision else "no decision was recorded"
-        lines += [
-            "",
-            f"> **Halted.** No new upgrade was started in this wave and later waves did not "
-            f"start. Decision: {why}.",
-        ]
+        lines += ["", f"> **Halted.** {HALT_LEAD}"]
+        lines += [f">\n> {md(line)}" for line in halt_lines(report, wave)]
     rows = [
         (
             md(sv.label),
@@ -90,7 +83,7 @@ def _wave(report: Report, wave: WaveReport) -> list[str]:
             f"{md(sv.from_version) or '?'} → {md(sv.to_version) or '?'}",
             md(outcome_key(sv.outcome)),
             md(sv.reason),
-            md(sv.task_id),
+            md(short_task_id(sv.task_id)),
         )
         for sv in wave.supervisors
     ]
@@ -100,37 +93,34 @@ def _wave(report: Report, wave: WaveReport) -> list[str]:
     return lines
 
 
-def render_markdown(report: Report) -> str:
-    """The whole report as Markdown, ending with a newline."""
-    lines = _header(report)
-    lines += [
-        "",
-        "## Totals",
-        "",
-        *_table(
-            ("Outcome", "Count"), [(md(key), str(count)) for key, count in totals_rows(report)]
-        ),
-    ]
-    lines += ["", "## Waves"]
-    for wave in report.waves:
-        lines += ["", *_wave(report, wave)]
+def _messages(report: Report) -> list[str]:
     groups = group_messages(report)
-    if groups:
-        lines += ["", "## Precheck messages"]
-        for group in groups:
-            lines += [
-                "",
-                f"### {md(group.severity)}: {md(group.id)} ({len(group.hits)} Supervisor(s))",
-                "",
-            ]
-            lines += [
-                f"- {md(hit.supervisor)} ({md(hit.vcenter)}, wave {md(hit.wave)}): {md(hit.text)}"
-                for hit in group.hits
-            ]
+    if not groups:
+        return []
+    lines = ["", "## Precheck messages"]
+    section = None
+    for group in groups:
+        if group.section != section:
+            section = group.section
+            lines += ["", f"### {SECTION_TITLES[section]}"]
+        lines += [
+            "",
+            f"#### {md(group.severity)}: {md(group.id)} ({len(group.hits)} Supervisor(s))",
+            "",
+        ]
+        lines += [
+            f"- {md(hit.supervisor)} ({md(hit.vcenter)}, wave {md(hit.wave)}): {md(hit.text)}"
+            for hit in group.hits
+        ]
+    return lines
+
+
+def _logs(report: Report) -> list[str]:
+    lines: list[str] = []
     if report.decisions:
-        lines += ["", "## Threshold decisions", ""]
+        lines += ["", "## Decisions", ""]
         lines += _table(
-            ("At", "Wave", "Rule", "Errors", "Failures", "Size", "Limit", "Verdict"),
+            ("At", "Wave", "Rule", "Errors", "Failures", "Size", "Limit", "Verdict", "Culprits"),
             [
                 (
                     human_time(d.at),
@@ -140,18 +130,66 @@ def render_markdown(report: Report) -> str:
                     str(d.failures),
                     str(d.size),
                     f"{d.limit:g}",
-                    f"**{d.verdict}**" if d.verdict == "halt" else d.verdict,
+                    f"**{d.verdict}**" if d.verdict in ("halt", "rejected") else d.verdict,
+                    md(describe_culprits(d.culprits)),
                 )
                 for d in report.decisions
+            ],
+        )
+    if report.history:
+        lines += ["", "## History", ""]
+        lines += _table(
+            ("At", "Event", "Wave", "By", "Reason"),
+            [
+                (human_time(h.at), md(h.event), md(h.wave), md(h.by), md(h.reason))
+                for h in report.history
+            ],
+        )
+    if report.notifications:
+        lines += ["", "## Notifications", ""]
+        lines += _table(
+            ("At", "Target", "Event", "Status", "Attempts"),
+            [
+                (human_time(n.at), md(n.target), md(n.event), md(n.status), str(n.attempts))
+                for n in report.notifications
             ],
         )
     if report.vcenters:
         lines += ["", "## vCenters", ""]
         lines += _table(
-            ("vCenter", "URL", "Requests", "Retries", "Errors"),
+            ("vCenter", "URL", "Requests", "Retries", "Errors", "Paced waits", "Breaker opens"),
             [
-                (md(vc.name), md(vc.url), str(vc.requests), str(vc.retries), str(vc.errors))
+                (md(vc.name), md(vc.url), str(vc.requests), str(vc.retries), str(vc.errors),
+                 str(vc.paced_waits), str(vc.breaker_opens))
                 for vc in report.vcenters
             ],
+        )  # fmt: skip
+    return lines
+
+
+def _details(report: Report) -> list[str]:
+    lines: list[str] = []
+    for wave, sv in report.supervisors():
+        if not has_details(sv):
+            continue
+        facts = "; ".join(f"{label} {md(value)}" for label, value in supervisor_details(sv))
+        lines.append(
+            f"- **{md(sv.label)}** ({md(sv.vcenter)}, wave {md(wave.name)}): "
+            f"{md(outcome_key(sv.outcome))}" + (f"; {facts}" if facts else "")
         )
+        lines += [f"  - {md(m.severity)} {md(m.id)}: {md(m.text)}" for m in sv.messages]
+    return ["", "## Supervisor details", "", *lines] if lines else []
+
+
+def render_markdown(report: Report) -> str:
+    """The whole report as Markdown, ending with a newline."""
+    lines = _header(report)
+    totals = [(md(key), str(count)) for key, count in totals_rows(report)]
+    lines += ["", "## Totals", "", *_table(("Outcome", "Count"), totals)]
+    lines += ["", "## Waves"]
+    for wave in report.waves:
+        lines += ["", *_wave(report, wave)]
+    lines += _messages(report)
+    lines += _logs(report)
+    lines += _details(report)
     return "\n".join(lines) + "\n"

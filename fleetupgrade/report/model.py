@@ -1,4 +1,4 @@
-"""The report of one run, exactly as ``report.json`` spells it (DESIGN §6).
+"""The report of one run, exactly as ``report.json`` spells it (docs/report.md).
 
 These models are the contract with scripts and change boards, so they are strict: frozen,
 unknown keys rejected, every time an aware UTC instant. Times are kept to whole
@@ -7,6 +7,13 @@ that was written and re-renders to the same bytes.
 
 The engine builds a :class:`Report` after every wave and at the end; ``outcome=None`` on a
 Supervisor means it is still pending or in flight (a partial report).
+
+Schema version 2 added, all with defaults so a version 1 file still loads: the run's
+provenance (``simulated``, ``scenario_sha256``, ``tool_version``, ``operator``,
+``change_ref``), each wave's ``failure_threshold``, each Supervisor's
+``health_wait_seconds`` and ``control_plane_nodes``, the ``culprits`` of a decision and
+its human/admission verdicts, per-vCenter pacing and breaker counters, and the
+``history`` and ``notifications`` logs.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from pydantic.json_schema import WithJsonSchema
 from fleetupgrade.outcomes import Outcome, RunResult, WaveStatus
 from fleetupgrade.timefmt import format_instant
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PENDING = "pending"
 """The totals key for Supervisors without an outcome yet (partial reports only)."""
 
@@ -56,7 +63,7 @@ class PlanRef(_Model):
 
 
 class ThresholdRef(_Model):
-    """A wave's precheck threshold: an absolute count or a percentage of the wave."""
+    """A wave gate's limit: an absolute count or a percentage of the wave."""
 
     kind: Literal["count", "percent"]
     limit: int | float
@@ -83,6 +90,9 @@ class SupervisorReport(_Model):
     task_id: str | None = None
     started_at: Instant | None = None
     finished_at: Instant | None = None
+    health_wait_seconds: float | None = None
+    """From the end of the upgrade job to a healthy Supervisor; None when not measured."""
+    control_plane_nodes: int | None = None
     messages: list[ReportMessage] = []
 
     @property
@@ -92,11 +102,16 @@ class SupervisorReport(_Model):
 
 
 class WaveReport(_Model):
-    """One wave: its threshold, the counts it was judged on, and its Supervisors."""
+    """One wave: its gates, the counts it was judged on, and its Supervisors.
+
+    ``threshold`` is the precheck gate, ``failure_threshold`` the failure gate (None in
+    reports written before it existed).
+    """
 
     name: str
     status: WaveStatus
     threshold: ThresholdRef
+    failure_threshold: ThresholdRef | None = None
     precheck_errors: int = 0
     upgrade_failures: int = 0
     started_at: Instant | None = None
@@ -105,26 +120,87 @@ class WaveReport(_Model):
 
 
 class VCenterReport(_Model):
-    """Traffic with one vCenter over the run (requests sent, retries, errors)."""
+    """Traffic with one vCenter over the run.
+
+    ``paced_waits`` counts requests that waited for the per-vCenter rate limit,
+    ``breaker_opens`` how often its circuit breaker opened.
+    """
 
     name: str
     url: str
     requests: int = 0
     retries: int = 0
     errors: int = 0
+    paced_waits: int = 0
+    breaker_opens: int = 0
+
+
+class Culprit(_Model):
+    """One Supervisor that tipped a gate, and the precheck ids (or outcome) that did it."""
+
+    supervisor: str
+    ids: list[str] = []
+
+
+Verdict = Literal["continue", "halt", "rejected", "refused", "approved"]
+"""``halt``/``continue``: a gate evaluation; ``rejected``/``approved``: a human's answer
+to an approval gate; ``refused``: window-fit admission did not launch a Supervisor."""
+
+HALTING_VERDICTS = frozenset({"halt", "rejected"})
+"""Verdicts that halt their wave."""
 
 
 class Decision(_Model):
-    """One threshold evaluation: the counts, the rule applied and what it decided."""
+    """One decision: a gate evaluation (rule, counts, limit, verdict) or a human's answer."""
 
     at: Instant
     wave: str
     rule: str
-    errors: int
-    failures: int
-    size: int
-    limit: int | float
-    verdict: Literal["continue", "halt"]
+    errors: int = 0
+    failures: int = 0
+    size: int = 0
+    limit: int | float = 0
+    verdict: Verdict
+    culprits: list[Culprit] = []
+
+
+HistoryEvent = Literal[
+    "started",
+    "resumed",
+    "interrupted",
+    "stopped",
+    "finished",
+    "approved",
+    "rejected",
+    "paused",
+    "continued",
+    "aborted",
+]
+"""What happened to the run as a whole (see docs/report.md, history)."""
+
+
+class HistoryEntry(_Model):
+    """One step in the life of the run: who did it, to which wave, and why.
+
+    A ``stopped`` entry's ``reason`` says why (``SIGTERM``, ``window end …``, ``aborted:
+    …``); ``interrupted`` marks a run found dead without a stop record when resumed.
+    """
+
+    at: Instant
+    event: HistoryEvent
+    wave: str | None = None
+    by: str | None = None
+    reason: str | None = None
+
+
+class NotificationReport(_Model):
+    """One notification sent (or given up on); ``target`` is already masked."""
+
+    at: Instant
+    target: str
+    event: str
+    status: Literal["sent", "failed"]
+    attempts: int = 1
 
 
 class Report(_Model):
@@ -134,6 +210,12 @@ class Report(_Model):
     run_id: str
     plan: PlanRef
     mode: Literal["run", "dry-run"]
+    simulated: bool = False
+    scenario_sha256: str | None = None
+    tool_version: str | None = None
+    operator: str | None = None
+    """Who ran it, as ``user@host``."""
+    change_ref: str | None = None
     started_at: Instant
     finished_at: Instant | None = None
     result: RunResult | None = None
@@ -142,6 +224,8 @@ class Report(_Model):
     waves: list[WaveReport] = []
     vcenters: list[VCenterReport] = []
     decisions: list[Decision] = []
+    history: list[HistoryEntry] = []
+    notifications: list[NotificationReport] = []
 
     def supervisors(self) -> Iterable[tuple[WaveReport, SupervisorReport]]:
         """Every Supervisor of the run with its wave, in plan order."""
@@ -150,11 +234,15 @@ class Report(_Model):
                 yield wave, supervisor
 
     def halting_decision(self, wave: str) -> Decision | None:
-        """The decision that halted ``wave``, if one did."""
+        """The decision that halted ``wave`` (a gate's halt or a human reject), if one did."""
         return next(
-            (d for d in self.decisions if d.wave == wave and d.verdict == "halt"),
+            (d for d in self.decisions if d.wave == wave and d.verdict in HALTING_VERDICTS),
             None,
         )
+
+    def stop_entry(self) -> HistoryEntry | None:
+        """The latest ``stopped`` entry, if the run was stopped (it says why)."""
+        return next((h for h in reversed(self.history) if h.event == "stopped"), None)
 
 
 def compute_totals(waves: Iterable[WaveReport]) -> dict[str, int]:

@@ -1,56 +1,224 @@
-"""The report for a terminal: plain aligned text, no colour, no control characters.
+"""The report for a terminal: rich tables fitted to 100 columns, colour only on request.
 
 ``fleetupgrade report RUN_DIR`` prints this by default; it has to be readable over ssh,
-in a pager and when pasted into a chat, so it uses nothing but printable text.
+in a pager and when pasted into a chat, so every line fits in ``width`` columns (long
+names, ids and reasons wrap inside their cell), there is no colour unless the caller says
+the output is a terminal, and no untrusted text is read as rich markup.
+
+rich lays out a table at roughly half a millisecond per row, so a table of more than
+:data:`RICH_MAX_ROWS` rows (a 10,000-Supervisor wave) and the long per-Supervisor lists
+are laid out here instead, in the same shape: same columns, same wrapping, same width.
 """
 
 from __future__ import annotations
 
+import io
+import textwrap
+from collections.abc import Sequence
+
+from rich import box
+from rich.console import Console, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
 from fleetupgrade.outcomes import WaveStatus
 from fleetupgrade.report._format import (
-    describe_decision,
-    describe_threshold,
-    group_messages,
-    human_span,
+    HALT_LEAD,
+    describe_culprits,
+    describe_gates,
+    describe_wave_times,
+    halt_lines,
+    has_details,
     human_time,
+    metadata_rows,
     one_line,
     outcome_key,
-    run_result,
-    text_table,
+    short_task_id,
+    simulated_text,
+    supervisor_details,
     totals_rows,
 )
+from fleetupgrade.report._groups import SECTION_TITLES, group_messages
 from fleetupgrade.report.model import Report, WaveReport
 
-_SUPERVISOR_HEADERS = ("Supervisor", "vCenter", "From -> To", "Outcome", "Reason", "Task")
+WIDTH = 100
+RICH_MAX_ROWS = 200
+_GAP = 3  # spaces between columns, as rich's borderless table has
+_MIN_COL = 4
 
 
-def _header(report: Report) -> list[str]:
-    took = human_span(report.started_at, report.finished_at)
-    finished = human_time(report.finished_at, "not yet")
-    return [
-        f"fleetupgrade report: {one_line(report.plan.name)}",
-        f"Run:      {one_line(report.run_id)} ({report.mode})",
-        f"Plan:     {one_line(report.plan.path)} (sha256 {one_line(report.plan.sha256)})",
-        f"Started:  {human_time(report.started_at)}",
-        f"Finished: {finished}" + (f" (took {took})" if took else ""),
-        f"Result:   {run_result(report)}",
-    ]
+_KEEP_MAX = 30  # a column kept whole is never squeezed below this many columns
 
 
-def _wave(report: Report, wave: WaveReport) -> list[str]:
-    lines = [
-        f"Wave {one_line(wave.name)}: {wave.status} ({describe_threshold(wave.threshold)}; "
-        f"{wave.precheck_errors} precheck error(s), {wave.upgrade_failures} upgrade failure(s))",
-    ]
-    if wave.started_at is not None:
-        took = human_span(wave.started_at, wave.finished_at)
-        lines.append(
-            f"  {human_time(wave.started_at)} to {human_time(wave.finished_at, 'not yet')}"
-            + (f" ({took})" if took else "")
+def _table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    numeric: int = 0,
+    keep: frozenset[int] = frozenset(),
+) -> Table:
+    """A borderless table; the last ``numeric`` columns are right-aligned counts.
+
+    Columns in ``keep`` (identifiers such as rule names) are not squeezed below their
+    longest value (up to 30 columns), so other columns wrap first.
+    """
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
+    for i, header in enumerate(headers):
+        right = i >= len(headers) - numeric
+        widest = max((len(row[i]) for row in rows), default=0) if i in keep else None
+        table.add_column(
+            header,
+            overflow="fold",
+            justify="right" if right else "left",
+            min_width=None if widest is None else min(max(widest, len(header)), _KEEP_MAX),
         )
-    decision = report.halting_decision(wave.name)
-    if wave.status == WaveStatus.HALTED and decision is not None:
-        lines.append(f"  Halted by {describe_decision(decision)}")
+    for row in rows:
+        table.add_row(*(Text(cell) for cell in row))
+    return table
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """Word-wrap to ``width`` columns, folding words longer than a line."""
+    if len(text) <= width:
+        return [text]
+    return textwrap.wrap(text, width, break_long_words=True, break_on_hyphens=False) or [""]
+
+
+def _indented(lines: Sequence[tuple[int, str]], width: int) -> list[str]:
+    """Lines indented by their level (two columns each); wrapped text keeps the indent."""
+    out = []
+    for level, text in lines:
+        pad = "  " * level
+        out += [pad + part for part in _wrap(text, max(width - len(pad), 10))]
+    return out
+
+
+def _fit(natural: list[int], minimum: list[int], available: int) -> list[int]:
+    """Column widths: natural ones when they fit, else the widest are capped evenly."""
+    if sum(natural) <= available:
+        return natural
+    cap = max(natural)
+    while (
+        cap > _MIN_COL
+        and sum(max(min(w, cap), m) for w, m in zip(natural, minimum, strict=True)) > available
+    ):
+        cap -= 1
+    return [max(min(w, cap), m) for w, m in zip(natural, minimum, strict=True)]
+
+
+def _plain_table(
+    headers: Sequence[str], rows: Sequence[Sequence[str]], width: int, numeric: int = 0
+) -> list[str]:
+    """A large table laid out like :func:`_table`, without rich's per-cell cost."""
+    count = len(headers)
+    natural = [len(h) for h in headers]
+    for row in rows:
+        natural = [max(w, len(cell)) for w, cell in zip(natural, row, strict=True)]
+    minimum = [min(len(h), w) for h, w in zip(headers, natural, strict=True)]
+    widths = _fit(natural, minimum, width - _GAP * (count - 1))
+    right = [i >= count - numeric for i in range(count)]
+    gap = " " * _GAP
+
+    def lines(cells: Sequence[str]) -> list[str]:
+        wrapped = [_wrap(cell, w) for cell, w in zip(cells, widths, strict=True)]
+        height = max(len(part) for part in wrapped)
+        out = []
+        for k in range(height):
+            parts = [
+                (part[k] if k < len(part) else "").rjust(w) if r
+                else (part[k] if k < len(part) else "").ljust(w)
+                for part, w, r in zip(wrapped, widths, right, strict=True)
+            ]  # fmt: skip
+            out.append(gap.join(parts).rstrip())
+        return out
+
+    result = lines(headers)
+    result.append("\N{BOX DRAWINGS LIGHT HORIZONTAL}" * (sum(widths) + _GAP * (count - 1)))
+    for row in rows:
+        result += lines(row)
+    return result
+
+
+class _Doc:
+    """The text being built: rich renderables are laid out as they are added."""
+
+    def __init__(self, width: int, color: bool) -> None:
+        self.width = width
+        self.lines: list[str] = []
+        self._console = Console(
+            file=io.StringIO(),
+            width=width,
+            color_system="standard" if color else None,
+            force_terminal=color,
+            force_interactive=False,
+            legacy_windows=False,
+            emoji=False,
+            markup=False,
+            highlight=False,
+            _environ={},
+        )
+
+    def rich(self, renderable: RenderableType) -> None:
+        """Lay out one rich renderable at the document's width."""
+        with self._console.capture() as capture:
+            self._console.print(renderable, overflow="fold", crop=True)
+        self.lines += capture.get().splitlines()
+
+    def heading(self, text: str, *, blank: bool = True) -> None:
+        """A bold section heading, after a blank line."""
+        if blank:
+            self.lines.append("")
+        self.rich(Text(text, style="bold"))
+
+    def table(
+        self,
+        headers: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        *,
+        numeric: int = 0,
+        keep: frozenset[int] = frozenset(),
+    ) -> None:
+        """A table: rich's layout for ordinary sizes, the same shape done here for huge ones."""
+        if len(rows) > RICH_MAX_ROWS:
+            self.lines += _plain_table(headers, rows, self.width, numeric)
+        else:
+            self.rich(_table(headers, rows, numeric=numeric, keep=keep))
+
+    def indented(self, lines: Sequence[tuple[int, str]]) -> None:
+        """Indented lines, wrapped with their indent kept."""
+        self.lines += _indented(lines, self.width)
+
+
+def _header(doc: _Doc, report: Report) -> None:
+    banner = simulated_text(report)
+    if banner is not None:
+        doc.rich(Panel(Text(banner, style="bold magenta"), box=box.HEAVY, expand=False))
+    doc.heading(f"fleetupgrade report: {one_line(report.plan.name)}", blank=False)
+    meta = Table.grid(padding=(0, 2))
+    meta.add_column(no_wrap=True)
+    meta.add_column(overflow="fold")
+    for label, value in metadata_rows(report):
+        meta.add_row(Text(f"{label}:"), Text(value))
+    doc.rich(meta)
+
+
+def _wave(doc: _Doc, report: Report, wave: WaveReport) -> None:
+    doc.heading(f"Wave {one_line(wave.name)}: {wave.status}")
+    doc.indented(
+        [
+            (1, f"Gates: {describe_gates(wave)}"),
+            (
+                1,
+                f"Counted: {wave.precheck_errors} precheck error(s), "
+                f"{wave.upgrade_failures} upgrade failure(s)",
+            ),
+            (1, f"Time: {describe_wave_times(wave)}"),
+        ]
+    )
+    if wave.status == WaveStatus.HALTED:
+        body = Text("\n".join([f"HALTED. {HALT_LEAD}", *halt_lines(report, wave)]))
+        doc.rich(Panel(body, box=box.ASCII, border_style="red", expand=True))
     rows = [
         (
             one_line(sv.label),
@@ -58,51 +226,109 @@ def _wave(report: Report, wave: WaveReport) -> list[str]:
             f"{one_line(sv.from_version) or '?'} -> {one_line(sv.to_version) or '?'}",
             outcome_key(sv.outcome),
             one_line(sv.reason),
-            one_line(sv.task_id),
+            short_task_id(sv.task_id),
         )
         for sv in wave.supervisors
     ]
     if rows:
-        lines.extend(text_table(_SUPERVISOR_HEADERS, rows, indent="  "))
+        doc.table(("Supervisor", "vCenter", "From -> To", "Outcome", "Reason", "Task"), rows)
     else:
-        lines.append("  (no Supervisors)")
-    return lines
+        doc.indented([(1, "(no Supervisors)")])
 
 
-def render_text(report: Report) -> str:
-    """The whole report as terminal text, ending with a newline."""
-    lines = _header(report)
-    lines += ["", "Totals"]
-    lines += text_table(("Outcome", "Count"), [(k, str(n)) for k, n in totals_rows(report)], "  ")
-    for wave in report.waves:
-        lines += ["", *_wave(report, wave)]
+def _messages(doc: _Doc, report: Report) -> None:
     groups = group_messages(report)
-    if groups:
-        lines += ["", "Precheck messages"]
-        for group in groups:
-            lines.append(
-                f"  {one_line(group.severity)} {one_line(group.id)} "
-                f"({len(group.hits)} Supervisor(s))"
-            )
-            lines += [
-                f"    {one_line(hit.supervisor)} ({one_line(hit.vcenter)}, wave "
-                f"{one_line(hit.wave)}): {one_line(hit.text)}"
-                for hit in group.hits
-            ]
+    if not groups:
+        return
+    lines: list[tuple[int, str]] = []
+    section = None
+    for group in groups:
+        if group.section != section:
+            section = group.section
+            lines.append((1, SECTION_TITLES[section]))
+        lines.append((2, f"{group.severity} {group.id} ({len(group.hits)} Supervisor(s))"))
+        lines += [
+            (3, f"{hit.supervisor} ({hit.vcenter}, wave {hit.wave}): {hit.text}")
+            for hit in group.hits
+        ]
+    doc.heading("Precheck messages")
+    doc.indented(lines)
+
+
+def _logs(doc: _Doc, report: Report) -> None:
+    rows: list[tuple[str, ...]]
     if report.decisions:
-        decisions = [
+        rows = [
             (human_time(d.at), one_line(d.wave), one_line(d.rule), str(d.errors),
-             str(d.failures), str(d.size), f"{d.limit:g}", str(d.verdict))
+             str(d.failures), str(d.size), f"{d.limit:g}", str(d.verdict),
+             describe_culprits(d.culprits))
             for d in report.decisions
         ]  # fmt: skip
-        lines += ["", "Threshold decisions"]
-        headers = ("At", "Wave", "Rule", "Errors", "Failures", "Size", "Limit", "Verdict")
-        lines += text_table(headers, decisions, "  ")
+        doc.heading("Decisions")
+        headers = ("At", "Wave", "Rule", "Err", "Fail", "Size", "Limit", "Verdict", "Culprits")
+        doc.table(headers, rows, keep=frozenset({2}))
+    if report.history:
+        rows = [
+            (human_time(h.at), str(h.event), one_line(h.wave), one_line(h.by), one_line(h.reason))
+            for h in report.history
+        ]
+        doc.heading("History")
+        doc.table(("At", "Event", "Wave", "By", "Reason"), rows)
+    if report.notifications:
+        rows = [
+            (human_time(n.at), one_line(n.target), one_line(n.event), n.status, str(n.attempts))
+            for n in report.notifications
+        ]
+        doc.heading("Notifications")
+        doc.table(("At", "Target", "Event", "Status", "Attempts"), rows, numeric=1)
     if report.vcenters:
         rows = [
-            (one_line(vc.name), one_line(vc.url), str(vc.requests), str(vc.retries), str(vc.errors))
+            (one_line(vc.name), one_line(vc.url), str(vc.requests), str(vc.retries),
+             str(vc.errors), str(vc.paced_waits), str(vc.breaker_opens))
             for vc in report.vcenters
+        ]  # fmt: skip
+        doc.heading("vCenters")
+        doc.table(
+            ("vCenter", "URL", "Requests", "Retries", "Errors", "Paced", "Breaker"),
+            rows,
+            numeric=5,
+        )
+
+
+def _details(doc: _Doc, report: Report) -> None:
+    lines: list[tuple[int, str]] = []
+    for wave, sv in report.supervisors():
+        if not has_details(sv):
+            continue
+        lines.append(
+            (
+                1,
+                f"{one_line(sv.label)} ({one_line(sv.vcenter)}, wave {one_line(wave.name)}): "
+                f"{outcome_key(sv.outcome)}",
+            )
+        )
+        lines += [(2, f"{label}: {value}") for label, value in supervisor_details(sv)]
+        lines += [
+            (2, f"{one_line(m.severity)} {one_line(m.id)}: {one_line(m.text)}") for m in sv.messages
         ]
-        lines += ["", "vCenters"]
-        lines += text_table(("vCenter", "URL", "Requests", "Retries", "Errors"), rows, "  ")
-    return "\n".join(lines) + "\n"
+    if lines:
+        doc.heading("Supervisor details")
+        doc.indented(lines)
+
+
+def render_text(report: Report, *, width: int = WIDTH, color: bool = False) -> str:
+    """The whole report as terminal text, each line at most ``width`` columns.
+
+    ``color`` adds ANSI styles; pass it only when the output is a terminal, so files,
+    pipes and re-renders stay plain and byte-identical.
+    """
+    doc = _Doc(width, color)
+    _header(doc, report)
+    doc.heading("Totals")
+    doc.table(("Outcome", "Count"), [(k, str(n)) for k, n in totals_rows(report)], numeric=1)
+    for wave in report.waves:
+        _wave(doc, report, wave)
+    _messages(doc, report)
+    _logs(doc, report)
+    _details(doc, report)
+    return "\n".join(line.rstrip() for line in doc.lines) + "\n"

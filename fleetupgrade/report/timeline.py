@@ -4,7 +4,12 @@ One row per Supervisor, grouped by vCenter, with a bar from ``started_at`` to
 ``finished_at`` coloured by outcome; this is where a reader sees concurrency limits,
 stalls and the moment a wave halted. It is drawn server-side as plain SVG (no script, no
 external asset) so the HTML stays one self-contained, printable file, and each bar carries
-a ``<title>`` so browsers show its details on hover.
+a ``<title>`` so browsers show its details on hover. A red line marks the instant a
+wave halted (its halting decision).
+
+Above :data:`MAX_ROWS` Supervisors one row each would be tens of thousands of pixels tall
+and megabytes of SVG, so the chart aggregates instead: one band per vCenter showing how
+many upgrades were in flight over time, stacked by outcome.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from html import escape
 
+from fleetupgrade.outcomes import WaveStatus
 from fleetupgrade.report._format import (
     OUTCOME_COLOURS,
     human_span,
@@ -28,6 +34,10 @@ ROW_H = 18
 BAR_H = 12
 GROUP_H = 22
 AXIS_H = 40
+BAND_H = 60
+BIN_W = 5
+MAX_ROWS = 400
+"""Above this many Supervisors the timeline shows in-flight counts per vCenter instead."""
 WIDTH = LABEL_W + CHART_W + 40
 
 # Tick steps in seconds; the first that gives at most ten ticks wins.
@@ -47,10 +57,21 @@ class _Scale:
         return LABEL_W + max(0.0, min(1.0, offset)) * CHART_W
 
 
+def _halts(report: Report) -> list[tuple[str, datetime]]:
+    """``(wave, instant)`` of every halted wave's halting decision."""
+    halts = []
+    for wave in report.waves:
+        decision = report.halting_decision(wave.name)
+        if wave.status == WaveStatus.HALTED and decision is not None:
+            halts.append((wave.name, decision.at))
+    return halts
+
+
 def _scale(report: Report) -> _Scale:
     instants = [report.started_at]
     if report.finished_at is not None:
         instants.append(report.finished_at)
+    instants += [at for _, at in _halts(report)]
     for wave, sv in report.supervisors():
         instants += [t for t in (wave.started_at, wave.finished_at) if t is not None]
         instants += [t for t in (sv.started_at, sv.finished_at) if t is not None]
@@ -121,6 +142,59 @@ def _bar(sv: SupervisorReport, scale: _Scale, y: float, open_end: datetime) -> s
     )
 
 
+def _band(
+    name: str, svs: list[SupervisorReport], scale: _Scale, y: float, open_end: datetime
+) -> str:
+    """One vCenter as a stacked histogram of upgrades in flight per time bin, by outcome."""
+    bins = CHART_W // BIN_W
+    deltas: dict[str, list[int]] = {}
+    untimed = 0
+    for sv in svs:
+        start, end = sv.started_at, sv.finished_at
+        if start is None and end is None:
+            untimed += 1
+            continue
+        first = min(int((scale.x(start or end or open_end) - LABEL_W) // BIN_W), bins - 1)
+        last = min(int((scale.x(end or open_end) - LABEL_W) // BIN_W), bins - 1)
+        delta = deltas.setdefault(outcome_key(sv.outcome), [0] * (bins + 1))
+        delta[first] += 1
+        delta[last + 1] -= 1
+    order = [key for key in OUTCOME_COLOURS if key in deltas] + sorted(
+        key for key in deltas if key not in OUTCOME_COLOURS
+    )
+    counts: dict[str, list[int]] = {}
+    for key in order:
+        running, series = 0, []
+        for step in deltas[key][:bins]:
+            running += step
+            series.append(running)
+        counts[key] = series
+    peak = max((sum(counts[k][i] for k in order) for i in range(bins)), default=0)
+    parts = []
+    if peak:
+        unit = (BAND_H - 4) / peak
+        for i in range(bins):
+            top = y + BAND_H
+            for key in order:
+                n = counts[key][i]
+                if n:
+                    h = n * unit
+                    top -= h
+                    parts.append(
+                        f'<rect x="{LABEL_W + i * BIN_W}" y="{top:.1f}" width="{BIN_W}" '
+                        f'height="{h:.1f}" fill="{OUTCOME_COLOURS.get(key, "#777777")}"/>'
+                    )
+    summary = f"{len(svs)} Supervisors, at most {peak} in flight"
+    if untimed:
+        summary += f", {untimed} never started"
+    return (
+        f"<g><title>{escape(one_line(name))}: {escape(summary)}</title>"
+        f'<text class="sv" x="{LABEL_W - 8}" y="{y + BAND_H / 2:.1f}">{escape(summary)}</text>'
+        + "".join(parts)
+        + "</g>"
+    )
+
+
 def render_timeline_svg(report: Report) -> str:
     """The timeline as one ``<svg>`` element (empty string when there is nothing to draw)."""
     groups = _rows(report)
@@ -128,7 +202,13 @@ def render_timeline_svg(report: Report) -> str:
         return ""
     scale = _scale(report)
     open_end = scale.start + timedelta(seconds=scale.seconds)
-    height = AXIS_H + sum(GROUP_H + ROW_H * len(svs) for _, svs in groups) + 6
+    aggregate = sum(len(svs) for _, svs in groups) > MAX_ROWS
+    row_h = BAND_H if aggregate else None
+    height = (
+        AXIS_H
+        + 6
+        + sum(GROUP_H + (row_h if row_h is not None else ROW_H * len(svs)) for _, svs in groups)
+    )
     body: list[str] = []
     y = AXIS_H
     for name, svs in groups:
@@ -137,6 +217,10 @@ def render_timeline_svg(report: Report) -> str:
             f'<text class="vc" x="6" y="{y + GROUP_H - 9}">{escape(one_line(name))}</text>'
         )
         y += GROUP_H
+        if aggregate:
+            body.append(_band(name, svs, scale, y, open_end))
+            y += BAND_H
+            continue
         for sv in svs:
             body.append(
                 f'<text class="sv" x="{LABEL_W - 8}" y="{y + BAR_H - 2}">'
@@ -152,11 +236,20 @@ def render_timeline_svg(report: Report) -> str:
         for w in report.waves
         if w.started_at is not None
     ]
+    halts = [
+        f'<g class="halt"><title>wave {escape(one_line(wave))} halted at {human_time(at)}</title>'
+        f'<line class="halt" x1="{scale.x(at):.1f}" y1="{AXIS_H - 18}" '
+        f'x2="{scale.x(at):.1f}" y2="{height}"/>'
+        f'<text class="halt" x="{scale.x(at) + 3:.1f}" y="{AXIS_H - 14}">halt</text></g>'
+        for wave, at in _halts(report)
+    ]
+    label = "in-flight upgrades per vCenter" if aggregate else "every upgrade, by vCenter"
     return (
         f'<svg class="timeline" role="img" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" aria-label="Timeline of every upgrade, by vCenter">'
+        f'width="{WIDTH}" height="{height}" aria-label="Timeline of {label}">'
         + "".join(_axis(scale, height))
         + "".join(body)
         + "".join(waves)
+        + "".join(halts)
         + "</svg>"
     )
