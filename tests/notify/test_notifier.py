@@ -215,12 +215,12 @@ async def test_a_short_attempt_timeout_is_retried(receiver: Receiver) -> None:
     """An attempt without an answer in attempt_timeout counts as a timeout and is retried."""
     receiver.hang = True
     results: list[NotificationResult] = []
-    policy = replace(FAST, attempts=2, attempt_timeout=0.2)
+    policy = replace(FAST, attempts=2, attempt_timeout=0.1)
     async with _notifier(receiver, results, policy=policy) as notifier:
         notifier.emit("wave_halted", wave="canary", summary="halted")
     assert len(receiver.requests) == 2
     assert [(r.status, r.attempts) for r in results] == [("failed", 2)]
-    assert results[0].detail == "no answer within 0.2s; gave up after 2 attempts"
+    assert results[0].detail == "no answer within 0.1s; gave up after 2 attempts"
 
 
 async def test_full_queue_drops_the_oldest_with_a_warning(receiver: Receiver) -> None:

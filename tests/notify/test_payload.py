@@ -7,6 +7,8 @@ import hmac
 import json
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from fleetupgrade import __version__
 from fleetupgrade.notify import NotifyTarget, sign
@@ -102,3 +104,19 @@ def test_each_delivery_gets_its_own_id() -> None:
     target = NotifyTarget(name="t", url="https://h.example/x")
     first, second = build_delivery(target, _data()), build_delivery(target, _data())
     assert first.delivery_id != second.delivery_id
+
+
+def test_the_documented_verification_code_accepts_our_signature_only() -> None:
+    """The Python verification example of docs/notify.md accepts real signatures, refuses others."""
+    docs = (Path(__file__).parents[2] / "docs" / "notify.md").read_text()
+    example = docs.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict[str, Any] = {}
+    exec(example, namespace)  # our own documentation
+    is_authentic = namespace["is_authentic"]
+    target = NotifyTarget(name="t", url="https://h.example/x", secret=b"s3cret")
+    delivery = build_delivery(target, _data())
+    signature = delivery.headers["X-Fleetupgrade-Signature"]
+    assert is_authentic(b"s3cret", delivery.body, signature)
+    assert not is_authentic(b"wrong", delivery.body, signature)
+    assert not is_authentic(b"s3cret", delivery.body + b" ", signature)
+    assert not is_authentic(b"s3cret", delivery.body, None)
