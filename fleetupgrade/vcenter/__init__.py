@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fleetupgrade.vcenter.client import VCenterClient
 from fleetupgrade.vcenter.endpoint import VCenterEndpoint
+from fleetupgrade.vcenter.health import health_problem, is_healthy
 from fleetupgrade.vcenter.models import (
     Condition,
     ConditionMessage,
@@ -14,6 +15,7 @@ from fleetupgrade.vcenter.models import (
     PrecheckResult,
     PrecheckStatus,
     Severity,
+    SummaryMessage,
     SupervisorSummary,
     TaskInfo,
     TaskProgress,
@@ -27,11 +29,19 @@ from fleetupgrade.vcenter.models import (
     VapiError,
     parse_datetime,
 )
-from fleetupgrade.vcenter.reconcile import JOBS_SERVICE, SUPERVISOR_TYPE, Reconciliation
+from fleetupgrade.vcenter.reconcile import (
+    DEFAULT_CLOCK_MARGIN,
+    JOBS_SERVICE,
+    SUPERVISOR_TYPE,
+    Reconciliation,
+    Verdict,
+)
+from fleetupgrade.vcenter.retries import RetryPolicy
 from fleetupgrade.vcenter.tls import format_thumbprint, parse_thumbprint
-from fleetupgrade.vcenter.transport import Counters, RetryPolicy
+from fleetupgrade.vcenter.transport import Counters
 
 __all__ = [
+    "DEFAULT_CLOCK_MARGIN",
     "JOBS_SERVICE",
     "SUPERVISOR_TYPE",
     "Condition",
@@ -46,6 +56,7 @@ __all__ = [
     "Reconciliation",
     "RetryPolicy",
     "Severity",
+    "SummaryMessage",
     "SupervisorSummary",
     "TaskInfo",
     "TaskProgress",
@@ -59,7 +70,10 @@ __all__ = [
     "VCenterClient",
     "VCenterEndpoint",
     "VapiError",
+    "Verdict",
     "format_thumbprint",
+    "health_problem",
+    "is_healthy",
     "parse_datetime",
     "parse_thumbprint",
 ]

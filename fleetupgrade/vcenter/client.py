@@ -1,6 +1,6 @@
 """The async client of one vCenter's ``/api``: one session, typed operations, safe creates.
 
-Why: the engine needs a small, typed surface over ``vcenter-api.md`` that never hides an
+Why: the engine needs a small, typed surface over the wire contract that never hides an
 ambiguous outcome. Usage::
 
     async with VCenterClient(endpoint) as vc:
@@ -9,49 +9,42 @@ ambiguous outcome. Usage::
         task_id = await vc.create_upgrade_job("supervisor-1", "9.1.0",
                                               ignore_precheck_warnings=False)
 
-One ``aiohttp.ClientSession`` (:mod:`.transport`) and one vCenter API session
-(:mod:`.session`) per client, shared by every concurrent caller; a 401 renews the
-session once and repeats a read. Closing the client deletes the session (shielded).
+One ``aiohttp.ClientSession`` (:mod:`.transport`: pool, pacer, circuit breaker) and one
+vCenter API session (:mod:`.session`) per client, shared by every concurrent caller.
 
-Creating an upgrade job — the exception contract the engine relies on:
+Reads (GETs, task lists, the prechecks run) are retried on transient failures —
+connection errors, resets, timeouts, 502/503/504, malformed answers — with bounded
+backoff (:mod:`.retries`); a 401 renews the session once. When the retries run out the
+error is :class:`VCenterUnreachable` (a 502/503/504 too: it is never an API refusal).
 
-* ``create_upgrade_job`` returns the job's cis task id: vCenter answered it, or the
-  answer was lost and re-reading vCenter found the job (``create_reconciled``).
-* **Any exception other than** :class:`CreateOutcomeUnknown` **means this call created
-  no job**: :class:`UpgradeJobRejected` (a vAPI error answer, with ``error_type``),
-  :class:`UpgradeJobNotCreated` (the answer was lost, and vCenter, re-read, shows no job
-  started by it), :class:`VCenterUnreachable` (the connection failed before the request
-  was sent), :class:`AuthenticationError`.
-* :class:`CreateOutcomeUnknown`: the answer was lost and vCenter could not be re-read (or
-  it shows the upgrade running but no task of it); call :meth:`reconcile_create` later.
+Creating an upgrade job (:mod:`.creates`) — the exception contract the engine relies on:
 
-The create itself is never repeated blindly. After a 401 the session is renewed and vCenter
-re-read first; the create is sent again only when no job from it exists. Answers with
-status 502/503/504 and answers that are not the contract's are treated as lost.
+* ``create_upgrade_job`` makes **one** attempt and returns the job's cis task id:
+  vCenter answered it, or the outcome was unknown and re-reading vCenter found the task.
+* :class:`UpgradeJobRejected`: a definite vAPI refusal (4xx with a vAPI body): no job;
+  ``in_progress`` is True when an upgrade already runs (adopt it, never re-send).
+* :class:`UpgradeJobNotCreated`: the outcome was unknown and vCenter *proved* that no
+  job exists (both sources agree); the engine may record a new intent and re-send.
+* :class:`VCenterUnreachable` / :class:`AuthenticationError`: the create was never sent.
+* :class:`CreateOutcomeUnknown`: a job may exist (vCenter unreadable, or its sources
+  disagree): never re-send; call :meth:`reconcile_create` later (e.g. on resume).
+
+Closing the client deletes the API session, best effort, bounded and shielded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import anyio
 import structlog
 
-from fleetupgrade.errors import (
-    CreateOutcomeUnknown,
-    MalformedResponse,
-    UpgradeJobNotCreated,
-    UpgradeJobRejected,
-    VCenterError,
-    VCenterUnreachable,
-)
-from fleetupgrade.vcenter.answers import parse_model, parse_string, parse_tasks, raise_for_status
+from fleetupgrade.vcenter.answers import parse_model, parse_tasks, raise_for_status
+from fleetupgrade.vcenter.creates import UpgradeJobs
 from fleetupgrade.vcenter.endpoint import VCenterEndpoint
-from fleetupgrade.vcenter.errors_map import parse_error_answer
 from fleetupgrade.vcenter.models import (
     PrecheckResult,
     PrechecksInfo,
@@ -64,38 +57,25 @@ from fleetupgrade.vcenter.models import (
     VersionListResult,
 )
 from fleetupgrade.vcenter.reconcile import (
-    DEFAULT_CLOCK_SKEW,
+    DEFAULT_CLOCK_MARGIN,
+    JOB_OPERATION,
     JOBS_SERVICE,
     SUPERVISOR_TYPE,
     Reconciliation,
-    newest_job_task,
 )
-from fleetupgrade.vcenter.session import SESSION_HEADER, ApiSession
-from fleetupgrade.vcenter.transport import (
-    RETRY_STATUSES,
-    Counters,
-    Response,
-    RetryPolicy,
-    Transport,
-    encode_path,
-    request_not_sent,
-)
+from fleetupgrade.vcenter.retries import RetryPolicy, check_transient, retry_safe
+from fleetupgrade.vcenter.session import ApiSession
+from fleetupgrade.vcenter.transport import Counters, Response, Transport, encode_path
 
 __all__ = ["VCenterClient"]
 
 _log = structlog.get_logger()
 
+T = TypeVar("T")
+
 UPGRADES_CHUNK = 50
 TASKS_CHUNK = 100
 _SOFTWARE = ("api", "vcenter", "namespace-management", "software", "supervisors")
-_CREATE = "create_upgrade_job"
-
-
-@dataclass(frozen=True, slots=True)
-class _CreateSpec:
-    supervisor_id: str
-    desired_version: str
-    ignore_precheck_warnings: bool
 
 
 class VCenterClient:
@@ -106,12 +86,15 @@ class VCenterClient:
         endpoint: VCenterEndpoint,
         *,
         retry: RetryPolicy | None = None,
-        clock_skew: timedelta = DEFAULT_CLOCK_SKEW,
+        clock_margin: timedelta = DEFAULT_CLOCK_MARGIN,
     ) -> None:
         self.endpoint = endpoint
-        self.clock_skew = clock_skew
-        self._transport = Transport(endpoint, retry or RetryPolicy())
-        self._session = ApiSession(endpoint, self._transport)
+        self._policy = retry or RetryPolicy()
+        self._transport = Transport(endpoint)
+        self._session = ApiSession(endpoint, self._transport, self._policy)
+        self._jobs = UpgradeJobs(
+            endpoint, self._transport, self._session, self, clock_margin=clock_margin
+        )
         self._log = _log.bind(vcenter=endpoint.name)
 
     def __repr__(self) -> str:
@@ -126,8 +109,17 @@ class VCenterClient:
 
     @property
     def counters(self) -> Counters:
-        """Requests, retries, errors and session renewals so far."""
+        """Requests, retries, errors, renewals, pacer waits and breaker openings so far."""
         return self._transport.counters
+
+    @property
+    def clock_offset(self) -> timedelta | None:
+        """The offset of vCenter's clock from ours, per its last ``Date`` (None before any)."""
+        return self._transport.clock.offset
+
+    def vcenter_time(self, ours: datetime) -> datetime | None:
+        """Our instant on vCenter's clock (None before any answer carried a ``Date``)."""
+        return self._transport.clock.to_vcenter(ours)
 
     async def __aenter__(self) -> Self:
         """Open the HTTP session; logging in waits for the first call or :meth:`login`."""
@@ -144,7 +136,7 @@ class VCenterClient:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Delete the vCenter session and close the HTTP session (shielded, errors ignored)."""
+        """Delete the vCenter session (bounded) and close the HTTP session; shielded."""
         with anyio.CancelScope(shield=True):
             try:
                 await self._session.close()
@@ -155,14 +147,42 @@ class VCenterClient:
         """Log in unless a session exists (raises :class:`AuthenticationError` when refused)."""
         await self._session.token()
 
+    async def _read(
+        self,
+        method: str,
+        path: str,
+        operation: str,
+        parse: Callable[[Response], T],
+        *,
+        query: Sequence[tuple[str, str]] = (),
+        json_body: Any = None,
+        expected: frozenset[int] = frozenset(),
+    ) -> T:
+        """Send a safe request and parse its answer, retrying transient failures."""
+        await self._session.token()  # the login has its own retries
+
+        async def once() -> T:
+            response = await self._session.call(
+                method, path, operation=operation, query=query, json_body=json_body,
+                expected=expected,
+            )  # fmt: skip
+            return parse(check_transient(self.name, operation, response))
+
+        return await retry_safe(
+            self._transport, self._policy, once, vcenter=self.name, method=method, route=path
+        )
+
     # -- inventory and status --------------------------------------------------------------
 
     async def list_supervisors(self) -> list[SupervisorSummary]:
-        """Every Supervisor of this vCenter (Summary list)."""
+        """Every Supervisor of this vCenter with its health (Summary list)."""
         operation = "list_supervisors"
         path = encode_path("api", "vcenter", "namespace-management", "supervisors", "summaries")
-        response = await self._session.call("GET", path, operation=operation)
-        return parse_model(self.name, SummaryListResult, response, operation).supervisors()
+
+        def parse(response: Response) -> list[SupervisorSummary]:
+            return parse_model(self.name, SummaryListResult, response, operation).supervisors()
+
+        return await self._read("GET", path, operation, parse)
 
     async def list_upgrades(self, ids: Sequence[str] | None = None) -> list[UpgradeSummary]:
         """Upgrade status of the given Supervisors (all when ``ids`` is None), ≤ 50 per call.
@@ -171,32 +191,39 @@ class VCenterClient:
         """
         operation = "list_upgrades"
         path = encode_path(*_SOFTWARE, "upgrades")
+
+        def parse(response: Response) -> tuple[UpgradeSummary, ...]:
+            return parse_model(self.name, UpgradeListResult, response, operation).supervisors
+
         if ids is None:
-            response = await self._session.call("GET", path, operation=operation)
-            return list(parse_model(self.name, UpgradeListResult, response, operation).supervisors)
+            return list(await self._read("GET", path, operation, parse))
         unique = list(dict.fromkeys(ids))
         rows: list[UpgradeSummary] = []
         for start in range(0, len(unique), UPGRADES_CHUNK):
-            chunk = unique[start : start + UPGRADES_CHUNK]
-            query = [("supervisors", supervisor) for supervisor in chunk]
-            response = await self._session.call("GET", path, operation=operation, query=query)
-            rows.extend(parse_model(self.name, UpgradeListResult, response, operation).supervisors)
+            query = [
+                ("supervisors", supervisor) for supervisor in unique[start : start + UPGRADES_CHUNK]
+            ]
+            rows.extend(await self._read("GET", path, operation, parse, query=query))
         return rows
 
     async def get_upgrade(self, supervisor_id: str) -> UpgradeInfo:
         """Upgrades.get: state, versions, messages, running upgrade and precheck results."""
         operation = "get_upgrade"
         path = encode_path(*_SOFTWARE, "upgrades", supervisor_id)
-        response = await self._session.call("GET", path, operation=operation)
-        return parse_model(self.name, UpgradeInfo, response, operation)
+        return await self._read(
+            "GET", path, operation, lambda r: parse_model(self.name, UpgradeInfo, r, operation)
+        )
 
     async def list_versions(self) -> list[str]:
         """Every Supervisor version known to this vCenter."""
         operation = "list_versions"
         path = encode_path(*_SOFTWARE, "versions")
-        response = await self._session.call("GET", path, operation=operation)
-        result = parse_model(self.name, VersionListResult, response, operation)
-        return [item.version for item in result.supervisor_versions]
+
+        def parse(response: Response) -> list[str]:
+            result = parse_model(self.name, VersionListResult, response, operation)
+            return [item.version for item in result.supervisor_versions]
+
+        return await self._read("GET", path, operation, parse)
 
     # -- prechecks -----------------------------------------------------------------------
 
@@ -207,14 +234,14 @@ class VCenterClient:
         """
         operation = "run_prechecks"
         path = encode_path(*_SOFTWARE, supervisor_id, "prechecks")
-        response = await self._session.call(
+        await self._read(
             "POST",
             path,
-            operation=operation,
+            operation,
+            lambda r: raise_for_status(self.name, r, operation),
             query=[("action", "run")],
             json_body={"target_version": target_version},
         )
-        raise_for_status(self.name, response, operation)
 
     async def get_prechecks(self, supervisor_id: str, target_version: str) -> PrecheckResult | None:
         """Return the precheck results toward ``target_version``; None while there are none.
@@ -225,16 +252,17 @@ class VCenterClient:
         """
         operation = "get_prechecks"
         path = encode_path(*_SOFTWARE, supervisor_id, "prechecks")
-        response = await self._session.call(
-            "GET", path, operation=operation, expected=frozenset({404})
-        )
-        if response.status == 404:
+
+        def parse(response: Response) -> PrecheckResult | None:
+            if response.status == 404:
+                return None
+            info = parse_model(self.name, PrechecksInfo, response, operation)
+            for result in info.precheck_results or ():
+                if result.target_version == target_version:
+                    return result
             return None
-        info = parse_model(self.name, PrechecksInfo, response, operation)
-        for result in info.precheck_results or ():
-            if result.target_version == target_version:
-                return result
-        return None
+
+        return await self._read("GET", path, operation, parse, expected=frozenset({404}))
 
     # -- tasks ---------------------------------------------------------------------------
 
@@ -242,13 +270,15 @@ class VCenterClient:
         """One cis task."""
         operation = "get_task"
         path = encode_path("api", "cis", "tasks", task_id)
-        response = await self._session.call("GET", path, operation=operation)
-        return parse_model(self.name, TaskInfo, response, operation)
+        return await self._read(
+            "GET", path, operation, lambda r: parse_model(self.name, TaskInfo, r, operation)
+        )
 
     async def list_upgrade_tasks(self, supervisor_id: str) -> dict[str, TaskInfo]:
         """Return the upgrade job tasks vCenter keeps for one Supervisor, by task id."""
         spec = {
             "services": [JOBS_SERVICE],
+            "operations": [JOB_OPERATION],
             "targets": [{"type": SUPERVISOR_TYPE, "id": supervisor_id}],
         }
         return await self._list_tasks("list_upgrade_tasks", spec)
@@ -263,106 +293,40 @@ class VCenterClient:
         return found
 
     async def _list_tasks(self, operation: str, spec: dict[str, Any]) -> dict[str, TaskInfo]:
-        response = await self._session.call(
+        return await self._read(
             "POST",
             encode_path("api", "cis", "tasks"),
-            operation=operation,
+            operation,
+            lambda r: parse_tasks(self.name, r, operation),
             query=[("action", "list")],
             json_body={"filter_spec": spec},
         )
-        return parse_tasks(self.name, response, operation)
 
     # -- upgrade jobs ----------------------------------------------------------------------
 
     async def create_upgrade_job(
         self, supervisor_id: str, desired_version: str, *, ignore_precheck_warnings: bool
     ) -> str:
-        """Start an upgrade job; return its cis task id. Exceptions: see the module docstring."""
-        job = _CreateSpec(supervisor_id, desired_version, ignore_precheck_warnings)
-        since = datetime.now(UTC)
-        token = await self._session.token()
-        answer = await self._send_create(job, since, token)
-        if isinstance(answer, Response) and answer.status == 401:
-            # Refused before anything was done; still, re-read before sending again.
-            await self._session.renew(token)
-            found = await self.reconcile_create(supervisor_id, desired_version, since=since)
-            if found.task_id is not None:
-                return found.task_id
-            answer = await self._send_create(job, since, await self._session.token())
-        if isinstance(answer, str):
-            return answer
-        return await self._read_create_answer(job, since, answer)
-
-    async def _send_create(self, job: _CreateSpec, since: datetime, token: str) -> Response | str:
-        """Send the create once; a lost answer is settled here (then: the task id)."""
-        try:
-            return await self._transport.request(
-                "POST",
-                encode_path(*_SOFTWARE, "upgrades", "jobs", job.supervisor_id),
-                operation=_CREATE,
-                retry=False,  # never blindly: see _settle_lost_create
-                json_body={
-                    "desired_version": job.desired_version,
-                    "ignore_precheck_warnings": job.ignore_precheck_warnings,
-                },
-                headers={SESSION_HEADER: token},
-                expected=frozenset({401}),
-            )
-        except VCenterUnreachable as exc:
-            if request_not_sent(exc):
-                raise
-            return await self._settle_lost_create(job, since, str(exc))
-
-    async def _read_create_answer(
-        self, job: _CreateSpec, since: datetime, response: Response
-    ) -> str:
-        if response.ok:
-            try:
-                return parse_string(self.name, response, _CREATE, "task id")
-            except MalformedResponse as exc:
-                return await self._settle_lost_create(job, since, str(exc))
-        answer = parse_error_answer(response.status, response.content_type, response.body)
-        if not answer.vapi_body or answer.status in RETRY_STATUSES:
-            cause = f"{_CREATE}: HTTP {answer.status} ({answer.error_type}) from vCenter or a proxy"
-            return await self._settle_lost_create(job, since, cause)
-        raise UpgradeJobRejected(
-            self.name,
-            error_type=answer.error_type,
-            status=answer.status,
-            messages=answer.messages,
-            operation=_CREATE,
+        """Make one create attempt; return its cis task id. Exceptions: module docstring."""
+        return await self._jobs.create(
+            supervisor_id, desired_version, ignore_warnings=ignore_precheck_warnings
         )
 
-    async def _settle_lost_create(self, job: _CreateSpec, since: datetime, cause: str) -> str:
-        supervisor_id = job.supervisor_id
-        self._log.warning("create_outcome_unknown", supervisor=supervisor_id, reason=cause)
-        found = await self.reconcile_create(supervisor_id, job.desired_version, since=since)
-        if found.task_id is not None:
-            self._log.info("create_reconciled", supervisor=supervisor_id, task_id=found.task_id)
-            return found.task_id
-        message = f"{_CREATE} for {supervisor_id}: {cause}; re-read: {found.describe()}"
-        if found.in_progress:
-            raise CreateOutcomeUnknown(self.name, message)
-        raise UpgradeJobNotCreated(self.name, message + ": no job was created by this call")
-
     async def reconcile_create(
-        self, supervisor_id: str, desired_version: str, *, since: datetime
+        self,
+        supervisor_id: str,
+        desired_version: str,
+        *,
+        since: datetime,
+        vcenter_since: datetime | None = None,
     ) -> Reconciliation:
-        """Read what vCenter shows of a create sent at ``since`` (aware datetime).
+        """Re-read vCenter about a create sent at ``since`` (our clock, timezone-aware).
 
-        Used after a lost answer and by the engine's resume. Raises
-        :class:`CreateOutcomeUnknown` (chained to the cause) when vCenter cannot be read.
+        Never raises for an unreadable vCenter: the verdict is then ``UNKNOWN``. Waits
+        until ``settle_delay`` has passed since ``since``. ``vcenter_since``, when the
+        caller recorded it with :meth:`vcenter_time` at the intent, replaces the
+        conversion of ``since`` with the current clock offset.
         """
-        if since.tzinfo is None:
-            raise ValueError("since must be timezone-aware")
-        try:
-            upgrade = await self.get_upgrade(supervisor_id)
-            tasks = await self.list_upgrade_tasks(supervisor_id)
-        except VCenterError as exc:
-            raise CreateOutcomeUnknown(
-                self.name,
-                f"create_upgrade_job for {supervisor_id}: vCenter could not be re-read to "
-                f"learn whether a job was created ({exc})",
-            ) from exc
-        task_id, task = newest_job_task(supervisor_id, tasks, since - self.clock_skew)
-        return Reconciliation(supervisor_id, desired_version, since, task_id, task, upgrade)
+        return await self._jobs.reconcile(
+            supervisor_id, desired_version, since=since, vcenter_since=vcenter_since
+        )

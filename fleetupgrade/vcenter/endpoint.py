@@ -9,10 +9,12 @@ shows the password.
 from __future__ import annotations
 
 import ipaddress
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from fleetupgrade.errors import UsernameError
 from fleetupgrade.vcenter.tls import parse_thumbprint
 
 __all__ = ["VCenterEndpoint"]
@@ -27,6 +29,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _is_control(char: str) -> bool:
+    return unicodedata.category(char) == "Cc"
+
+
 @dataclass(frozen=True, slots=True)
 class VCenterEndpoint:
     """One vCenter as the client sees it.
@@ -35,8 +41,16 @@ class VCenterEndpoint:
     ``http://`` is accepted for loopback hosts only (the simulator's ``--http`` mode),
     so credentials never cross a network in clear text. ``tls_thumbprint`` pins the
     certificate (``sha256:AB:CD:…``, see :mod:`fleetupgrade.vcenter.tls` for the trust
-    rules). ``max_connections`` caps concurrent HTTP requests to this vCenter,
-    ``max_requests_per_second`` optionally paces them.
+    rules). ``max_connections`` caps concurrent HTTP requests to this vCenter and sizes
+    its connection pool (the engine passes its concurrency + 2);
+    ``max_requests_per_second`` paces them (token bucket, 0 = off); after
+    ``breaker_threshold`` consecutive transient failures requests wait
+    ``breaker_cooldown`` seconds (0 = no breaker); ``settle_delay`` is how long after a
+    create whose answer was lost vCenter is re-read (a job takes a moment to show).
+
+    A username holding ``:`` or a control character cannot travel in HTTP Basic
+    authentication: it is refused here with :class:`~fleetupgrade.errors.UsernameError`
+    (never sent, never shown: the message names the vCenter only).
     """
 
     name: str
@@ -47,7 +61,10 @@ class VCenterEndpoint:
     tls_thumbprint: str | None = None
     request_timeout: float = 60.0
     max_connections: int = 4
-    max_requests_per_second: float | None = None
+    max_requests_per_second: float = 20.0
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    settle_delay: float = 3.0
 
     def __post_init__(self) -> None:
         """Reject what can never work, with a message naming the vCenter and the field."""
@@ -61,8 +78,11 @@ class VCenterEndpoint:
             )
         if parts.query or parts.fragment or parts.username or parts.password:
             raise ValueError(f"{where}: url must not carry a query, fragment or credentials")
-        if ":" in self.username:
-            raise ValueError(f"{where}: username must not contain ':' (HTTP Basic authentication)")
+        if ":" in self.username or any(_is_control(char) for char in self.username):
+            raise UsernameError(
+                f"{where}: the username contains ':' or a control character, which HTTP "
+                "Basic authentication cannot carry; check username / username_env"
+            )
         if self.tls_thumbprint is not None:
             try:
                 parse_thumbprint(self.tls_thumbprint)
@@ -72,8 +92,14 @@ class VCenterEndpoint:
             raise ValueError(f"{where}: request_timeout must be positive")
         if self.max_connections < 1:
             raise ValueError(f"{where}: max_connections must be at least 1")
-        if self.max_requests_per_second is not None and not self.max_requests_per_second > 0:
-            raise ValueError(f"{where}: max_requests_per_second must be positive")
+        if not self.max_requests_per_second >= 0:
+            raise ValueError(f"{where}: max_requests_per_second must be >= 0 (0 = no pacing)")
+        if self.breaker_threshold < 0:
+            raise ValueError(f"{where}: breaker_threshold must be >= 0 (0 = no breaker)")
+        if not self.breaker_cooldown >= 0:
+            raise ValueError(f"{where}: breaker_cooldown must be >= 0")
+        if not self.settle_delay >= 0:
+            raise ValueError(f"{where}: settle_delay must be >= 0")
 
     @property
     def uses_tls(self) -> bool:

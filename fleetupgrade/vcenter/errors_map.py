@@ -86,12 +86,13 @@ STATUS_TO_ERROR_TYPE: Mapping[int, str] = _reverse(
 
 @dataclass(frozen=True, slots=True)
 class ErrorAnswer:
-    """What an error answer says: its kind, its texts, and whether it was a vAPI body."""
+    """What an error answer says: kind, texts and their ids, and whether it was a vAPI body."""
 
     error_type: str
     status: int
     messages: tuple[str, ...]
     vapi_body: bool
+    message_ids: tuple[str, ...] = ()
 
 
 def _by_status(status: int) -> str:
@@ -107,6 +108,16 @@ def _texts(messages: Any) -> tuple[str, ...]:
         item["default_message"]
         for item in messages
         if isinstance(item, dict) and isinstance(item.get("default_message"), str)
+    )
+
+
+def _ids(messages: Any) -> tuple[str, ...]:
+    if not isinstance(messages, list):
+        return ()
+    return tuple(
+        item["id"]
+        for item in messages
+        if isinstance(item, dict) and isinstance(item.get("id"), str)
     )
 
 
@@ -132,7 +143,8 @@ def parse_error_answer(status: int, content_type: str | None, body: bytes) -> Er
         texts = _texts(document.get("messages"))
         kind = document.get("error_type")
         if isinstance(kind, str) and kind:
-            return ErrorAnswer(kind, status, texts, vapi_body=True)
+            ids = _ids(document.get("messages"))
+            return ErrorAnswer(kind, status, texts, vapi_body=True, message_ids=ids)
         return ErrorAnswer(_by_status(status), status, texts, vapi_body=False)
     return ErrorAnswer(_by_status(status), status, (), vapi_body=False)
 

@@ -39,6 +39,7 @@ __all__ = [
     "PrecheckResult",
     "PrecheckStatus",
     "Severity",
+    "SummaryMessage",
     "SupervisorSummary",
     "TaskInfo",
     "TaskProgress",

@@ -1,89 +1,195 @@
-"""What vCenter shows about an upgrade job create whose answer was lost.
+"""Did a create reach vCenter? The pure verdict from vCenter's two sources.
 
-Why: a create is never repeated blindly. When its outcome is unknown (connection dropped
-after sending, timeout, malformed answer) — or when a resumed run finds an intent without a
-task id — vCenter's own state decides: the Supervisor's upgrade tasks (a task started at
-or after the create, minus a clock-skew allowance, or still PENDING) and Upgrades.get (an
-upgrade running toward the desired version). This module holds the pure part: the
-result and the choice of the task.
+Why: a create is never repeated blindly. When its outcome is unknown (a 5xx, a connection
+dropped after sending, a timeout, a malformed answer) — or when a resumed run finds an
+intent without a task id — vCenter's own state decides, and only a *proof* of absence
+lets the engine send again. Two sources are read (after a settle delay, see
+``client.py``):
+
+* the Supervisor's upgrade job tasks (matched by target, service and operation ``create``)
+  started since the create, compared on **vCenter's clock**: the create instant is
+  converted with the offset read from vCenter's ``Date`` header (:mod:`.vclock`), minus a
+  margin (``DEFAULT_CLOCK_MARGIN``) for the estimate's error. A PENDING task (no start
+  time yet) always counts as recent. Without any clock estimate start times cannot be
+  placed: then a running task still counts, and a finished one makes the verdict unknown;
+* Upgrades.get: an upgrade in progress (state ``INPROGRESS`` or an ``upgrade_status``).
+
+The verdict (:class:`Verdict`):
+
+* ``JOB_FOUND``: a recent task (``task_id`` set), or no task but an upgrade toward the
+  desired version in progress (``task_id`` None: only Upgrades.get shows it);
+* ``NO_JOB`` (proven): no recent task **and** no upgrade in progress;
+* ``UNKNOWN``: a source could not be read, or the sources disagree or cannot be
+  interpreted (an upgrade to another version running, an unrecognised state, finished
+  tasks that cannot be placed in time). Never re-send then.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 
-from fleetupgrade.vcenter.models import TaskInfo, UpgradeInfo, UpgradeState
+from fleetupgrade.vcenter.models import TaskInfo, TaskStatus, UpgradeInfo, UpgradeState
 
 __all__ = [
-    "DEFAULT_CLOCK_SKEW",
+    "DEFAULT_CLOCK_MARGIN",
     "JOBS_SERVICE",
+    "JOB_OPERATION",
     "SUPERVISOR_TYPE",
     "Reconciliation",
-    "newest_job_task",
+    "Verdict",
+    "judge",
+    "unreadable",
 ]
 
 JOBS_SERVICE = "com.vmware.vcenter.namespace_management.software.supervisors.upgrades.jobs"
+JOB_OPERATION = "create"
 SUPERVISOR_TYPE = "com.vmware.vcenter.namespace_management.supervisor.Supervisor"
-DEFAULT_CLOCK_SKEW = timedelta(minutes=2)
+DEFAULT_CLOCK_MARGIN = timedelta(minutes=2)
+
+_RUNNING = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.BLOCKED})
+
+
+class Verdict(StrEnum):
+    """What re-reading vCenter proved about a create."""
+
+    JOB_FOUND = "job_found"
+    NO_JOB = "no_job"
+    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)
 class Reconciliation:
-    """The result of re-reading vCenter after a create.
+    """The result of re-reading vCenter after a create; switch on ``verdict``.
 
-    ``task_id``/``task``: the newest upgrade task of the Supervisor started at or after
-    ``since`` minus the clock-skew allowance (or still PENDING); ``upgrade``: its
-    Upgrades.Info when read.
+    ``reason`` says in one line what was found (for messages and logs); ``task_id`` /
+    ``task``: the newest matching task (JOB_FOUND only, may be None when only Upgrades.get
+    shows the job); ``upgrade``: the Upgrades.Info read, when it could be read.
     """
 
     supervisor_id: str
     desired_version: str
-    since: datetime
-    task_id: str | None
-    task: TaskInfo | None
-    upgrade: UpgradeInfo
-
-    @property
-    def in_progress(self) -> bool:
-        """Tell whether an upgrade toward ``desired_version`` is running."""
-        status = self.upgrade.upgrade_status
-        return (
-            self.upgrade.state is UpgradeState.INPROGRESS
-            and status is not None
-            and status.desired_version == self.desired_version
-        )
+    verdict: Verdict
+    reason: str
+    task_id: str | None = None
+    task: TaskInfo | None = None
+    upgrade: UpgradeInfo | None = None
 
     @property
     def job_found(self) -> bool:
-        """Tell whether a job exists (its task found, or the upgrade seen running)."""
-        return self.task_id is not None or self.in_progress
+        """A job exists: adopt it (``task_id`` may be None)."""
+        return self.verdict is Verdict.JOB_FOUND
+
+    @property
+    def no_job(self) -> bool:
+        """Tell whether vCenter proved that no job exists (a new create may be sent)."""
+        return self.verdict is Verdict.NO_JOB
+
+    @property
+    def in_progress(self) -> bool:
+        """Upgrades.get showed an upgrade toward ``desired_version`` in progress."""
+        status = None if self.upgrade is None else self.upgrade.upgrade_status
+        return status is not None and status.desired_version == self.desired_version
 
     def describe(self) -> str:
-        """Say in one line what was found (for messages and logs)."""
-        if self.task_id is not None and self.task is not None:
-            return f"found task {self.task_id} ({self.task.status.value})"
-        if self.in_progress:
-            return f"an upgrade to {self.desired_version} is running but no task of it was found"
-        return (
-            f"no upgrade task since {self.since.isoformat(timespec='seconds')} and state "
-            f"{self.upgrade.state.value} at version {self.upgrade.current_version}"
+        """The one-line reason."""
+        return self.reason
+
+
+def _is_job(supervisor_id: str, task: TaskInfo) -> bool:
+    if task.service != JOBS_SERVICE or task.operation != JOB_OPERATION:
+        return False
+    return task.target is None or task.target.id == supervisor_id
+
+
+def _newest(tasks: Mapping[str, TaskInfo]) -> tuple[str, TaskInfo] | None:
+    """The newest task; a PENDING one (no start time yet) counts as the newest."""
+    best: tuple[tuple[bool, datetime], str, TaskInfo] | None = None
+    for task_id, task in tasks.items():
+        rank = (task.start_time is None, task.start_time or _OLDEST)
+        if best is None or rank > best[0]:
+            best = (rank, task_id, task)
+    return None if best is None else (best[1], best[2])
+
+
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
+def unreadable(supervisor_id: str, desired_version: str, why: str) -> Reconciliation:
+    """The verdict when a source could not be read."""
+    return Reconciliation(
+        supervisor_id,
+        desired_version,
+        Verdict.UNKNOWN,
+        f"vCenter could not be re-read to learn whether a job was created ({why})",
+    )
+
+
+def judge(
+    supervisor_id: str,
+    desired_version: str,
+    tasks: Mapping[str, TaskInfo],
+    upgrade: UpgradeInfo,
+    cutoff: datetime | None,
+) -> Reconciliation:
+    """Decide from both sources (see the module docstring).
+
+    ``cutoff``: the create instant on vCenter's clock minus the margin; None when
+    vCenter's clock is unknown.
+    """
+    jobs = {tid: task for tid, task in tasks.items() if _is_job(supervisor_id, task)}
+    unplaced = 0
+    recent: dict[str, TaskInfo] = {}
+    for task_id, task in jobs.items():
+        if task.start_time is None:
+            recent[task_id] = task
+        elif cutoff is not None:
+            if task.start_time >= cutoff:
+                recent[task_id] = task
+        elif task.status in _RUNNING:
+            recent[task_id] = task
+        else:
+            unplaced += 1
+
+    def result(
+        verdict: Verdict, reason: str, found: tuple[str, TaskInfo] | None = None
+    ) -> Reconciliation:
+        task_id, task = found if found is not None else (None, None)
+        return Reconciliation(
+            supervisor_id, desired_version, verdict, reason, task_id, task, upgrade
         )
 
-
-def newest_job_task(
-    supervisor_id: str, tasks: dict[str, TaskInfo], cutoff: datetime
-) -> tuple[str | None, TaskInfo | None]:
-    """Pick the newest upgrade job task of the Supervisor started at/after ``cutoff``."""
-    newest: tuple[datetime, str, TaskInfo] | None = None
-    for task_id, task in tasks.items():
-        if task.service != JOBS_SERVICE:
-            continue
-        if task.target is not None and task.target.id != supervisor_id:
-            continue
-        started = task.start_time or datetime.max.replace(tzinfo=UTC)  # PENDING: newest
-        if started < cutoff:
-            continue
-        if newest is None or started > newest[0]:
-            newest = (started, task_id, task)
-    return (None, None) if newest is None else (newest[1], newest[2])
+    newest = _newest(recent)
+    if newest is not None:
+        return result(
+            Verdict.JOB_FOUND, f"found task {newest[0]} ({newest[1].status.value})", newest
+        )
+    status = upgrade.upgrade_status
+    if status is not None and status.desired_version == desired_version:
+        return result(
+            Verdict.JOB_FOUND,
+            f"an upgrade to {desired_version} is in progress but no task of it was found",
+        )
+    if status is not None:
+        return result(
+            Verdict.UNKNOWN, f"an upgrade to {status.desired_version} is in progress instead"
+        )
+    if upgrade.state is not UpgradeState.READY and upgrade.state is not UpgradeState.ERROR:
+        return result(
+            Verdict.UNKNOWN,
+            f"state {upgrade.state.value} without an upgrade status cannot be interpreted",
+        )
+    if unplaced:
+        return result(
+            Verdict.UNKNOWN,
+            f"{unplaced} finished upgrade task(s) cannot be placed in time "
+            "(vCenter's answers carry no usable Date header)",
+        )
+    since = "" if cutoff is None else f" since {cutoff.isoformat(timespec='seconds')}"
+    return result(
+        Verdict.NO_JOB,
+        f"no upgrade task{since} and no upgrade in progress "
+        f"(state {upgrade.state.value} at version {upgrade.current_version})",
+    )

@@ -2,10 +2,14 @@
 
 Why: vCenter caps sessions per user, so every concurrent caller of a client shares one
 session. The first caller logs in under an anyio lock (twenty callers at once log in
-once). A 401 on a call renews the session once for everyone who saw the same expired
-token (``session_renewed``). Once vCenter has refused the credentials they are not tried
-again: repeating a wrong password would lock the account. The session id is a secret:
-it lives only in this object and in request headers, never in logs, messages or reprs.
+once). A login answered 503 (vCenter's session cap reached) or lost is retried like a
+read; if it never succeeds the error is :class:`~fleetupgrade.errors.VCenterUnreachable`.
+A 401 on a call renews the session once for everyone who saw the same expired token
+(``session_renewed``). Once vCenter has refused the credentials they are not tried
+again: repeating a wrong password would lock the account. Logout on close is bounded by
+its own short deadline (``LOGOUT_TIMEOUT``, not ``request_timeout``) so a client closed
+while vCenter is slow still frees its session. The session id is a secret: it lives only
+in this object and in request headers, never in logs, messages or reprs.
 """
 
 from __future__ import annotations
@@ -20,13 +24,15 @@ import structlog
 from fleetupgrade.errors import AuthenticationError, VCenterError
 from fleetupgrade.vcenter.answers import parse_string, raise_for_status
 from fleetupgrade.vcenter.endpoint import VCenterEndpoint
+from fleetupgrade.vcenter.retries import RetryPolicy, check_transient, retry_safe
 from fleetupgrade.vcenter.transport import Response, Transport
 
-__all__ = ["SESSION_HEADER", "ApiSession"]
+__all__ = ["LOGOUT_TIMEOUT", "SESSION_HEADER", "ApiSession"]
 
 _log = structlog.get_logger()
 
 SESSION_HEADER = "vmware-api-session-id"
+LOGOUT_TIMEOUT = 5.0
 
 
 def _basic_authorization(endpoint: VCenterEndpoint) -> str:
@@ -37,9 +43,12 @@ def _basic_authorization(endpoint: VCenterEndpoint) -> str:
 class ApiSession:
     """Holds the session id of one vCenter and sends authenticated requests with it."""
 
-    def __init__(self, endpoint: VCenterEndpoint, transport: Transport) -> None:
+    def __init__(
+        self, endpoint: VCenterEndpoint, transport: Transport, policy: RetryPolicy
+    ) -> None:
         self._endpoint = endpoint
         self._transport = transport
+        self._policy = policy
         self._lock = anyio.Lock()
         self._token: str | None = None
         self._credentials_refused = False
@@ -64,17 +73,32 @@ class ApiSession:
                 self._token = await self._login()
             return self._token
 
-    async def renew(self, stale: str) -> None:
-        """Log in again after ``stale`` was refused, unless another caller already did."""
+    async def renew(self, stale: str, *, retrying: bool = True) -> None:
+        """Log in again after ``stale`` was refused, unless another caller already did.
+
+        ``retrying=False`` makes one login attempt (the caller retries the whole call).
+        """
         async with self._lock:
             if self._token is not None and self._token != stale:
                 return
             self._token = None
-            self._token = await self._login()
+            self._token = await (self._login() if retrying else self._login_once())
             self._transport.note_renewal()
             self._log.info("session_renewed")
 
     async def _login(self) -> str:
+        # A lost login answer costs at most an idle session; vCenter's 503 for its
+        # session cap is transient: both are retried, then VCenterUnreachable.
+        return await retry_safe(
+            self._transport,
+            self._policy,
+            self._login_once,
+            vcenter=self._endpoint.name,
+            method="POST",
+            route="/api/session",
+        )
+
+    async def _login_once(self) -> str:
         operation = "login"
         if self._credentials_refused:
             raise self._credentials_error()
@@ -82,7 +106,6 @@ class ApiSession:
             "POST",
             "/api/session",
             operation=operation,
-            retry=True,  # a lost login answer costs at most an idle session
             headers={
                 "Authorization": _basic_authorization(self._endpoint),
                 "vmware-use-header-authn": "true",
@@ -92,6 +115,7 @@ class ApiSession:
         if response.status == 401:
             self._credentials_refused = True
             raise self._credentials_error()
+        check_transient(self._endpoint.name, operation, response)
         raise_for_status(self._endpoint.name, response, operation)
         token = parse_string(self._endpoint.name, response, operation, "session id")
         self._log.debug("session_created")
@@ -115,14 +139,16 @@ class ApiSession:
         json_body: Any = None,
         expected: frozenset[int] = frozenset(),
     ) -> Response:
-        """Send a safe-to-repeat authenticated request: retried, renewed once after a 401."""
+        """Send an authenticated request once; after a 401, renew the session and send again.
+
+        Only for requests that are safe to repeat (the caller retries transient failures).
+        """
         token = await self.token()
         for attempt in (1, 2):
             response = await self._transport.request(
                 method,
                 path,
                 operation=operation,
-                retry=True,
                 query=query,
                 json_body=json_body,
                 headers={SESSION_HEADER: token},
@@ -130,23 +156,25 @@ class ApiSession:
             )
             if response.status != 401 or attempt == 2:
                 break
-            await self.renew(token)
+            await self.renew(token, retrying=False)
             token = await self.token()
         return response
 
     async def close(self) -> None:
-        """Delete the session (bounded by request_timeout; errors ignored). Caller shields."""
+        """Delete the session, best effort, within LOGOUT_TIMEOUT; the caller shields."""
         token, self._token = self._token, None
         if token is None:
             return
-        try:
-            with anyio.move_on_after(self._endpoint.request_timeout):
+        with anyio.move_on_after(LOGOUT_TIMEOUT) as scope:
+            try:
                 await self._transport.request(
                     "DELETE",
                     "/api/session",
                     operation="logout",
-                    retry=False,
                     headers={SESSION_HEADER: token},
+                    time_limit=LOGOUT_TIMEOUT,
                 )
-        except VCenterError as exc:
-            self._log.debug("logout_failed", error=str(exc))
+            except VCenterError as exc:
+                self._log.debug("logout_failed", reason=str(exc))
+        if scope.cancelled_caught:
+            self._log.debug("logout_failed", reason=f"no answer within {LOGOUT_TIMEOUT:g}s")

@@ -30,6 +30,7 @@ __all__ = [
     "format_thumbprint",
     "make_ssl_context",
     "parse_thumbprint",
+    "shared_ssl_context",
     "tls_failure_message",
 ]
 
@@ -95,6 +96,28 @@ def make_ssl_context(ca_file: Path | None, thumbprint: bytes | None) -> ssl.SSLC
             # The pin is the trust anchor; the exact certificate is required instead.
             context.check_hostname = False
             context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+_CONTEXTS: dict[tuple[str | None, bytes | None], ssl.SSLContext] = {}
+_CONTEXTS_MAX = 64
+
+
+def shared_ssl_context(ca_file: Path | None, thumbprint: bytes | None) -> ssl.SSLContext:
+    """The SSL context of one trust configuration, built once and shared by every client.
+
+    Why: building a context loads the system CA store (tens of milliseconds and a few MB);
+    a fleet of hundreds of vCenters usually has a handful of distinct trust settings. The
+    cache is keyed by the CA file's resolved path and the pinned digest, and bounded (the
+    oldest entry goes first) so a pathological plan cannot grow it without limit.
+    """
+    key = (str(ca_file.resolve()) if ca_file is not None else None, thumbprint)
+    context = _CONTEXTS.get(key)
+    if context is None:
+        context = make_ssl_context(ca_file, thumbprint)
+        if len(_CONTEXTS) >= _CONTEXTS_MAX:
+            del _CONTEXTS[next(iter(_CONTEXTS))]
+        _CONTEXTS[key] = context
     return context
 
 

@@ -1,20 +1,25 @@
-"""HTTP requests to one vCenter: limits, timeouts, retries, counters, error translation.
+"""HTTP requests to one vCenter: one attempt each, paced, guarded, bounded, counted.
 
 Why: everything that is about *sending* (not about vCenter's API) lives here, so the
 client reads like the wire contract. This module
 
-* owns the one ``aiohttp.ClientSession`` of a vCenter (TLS per :mod:`.tls`, no cookies);
-* caps concurrent requests (``max_connections``, an anyio ``CapacityLimiter``) and
-  optionally paces them (``max_requests_per_second``);
+* owns the one ``aiohttp.ClientSession`` of a vCenter: TLS per :mod:`.tls` (one SSL context
+  per trust configuration, shared by every client), no cookies, a connection pool of
+  ``max_connections`` (the engine sizes it to its concurrency, e.g. ``max_concurrent + 2``);
+* caps concurrent requests (an anyio ``CapacityLimiter`` of ``max_connections``), paces
+  request starts (:mod:`.pacer`, ``max_requests_per_second``) and stops sending to a
+  failing vCenter for a while (:mod:`.breaker`);
 * bounds each attempt by ``request_timeout`` (connect + send + whole answer);
 * translates aiohttp/ssl/OS errors at the edge into
-  :class:`~fleetupgrade.errors.VCenterUnreachable` / ``TLSVerificationError``;
-* retries — only when the caller says the request is safe to repeat — on connection
-  errors, timeouts and 502/503/504, with exponential backoff and jitter (stamina),
-  bounded in attempts and total time; ``stamina.set_testing`` turns the waits off;
-* counts requests, retries and errors for the report, and logs ``http_request`` (debug)
-  and ``http_retry``. It never logs headers or bodies: they carry credentials and the
-  session id.
+  :class:`~fleetupgrade.errors.VCenterUnreachable` / ``TLSVerificationError``, and tells
+  failures before the request left (:func:`request_not_sent`) from the others;
+* reads vCenter's clock from each answer's ``Date`` header (:mod:`.vclock`);
+* counts requests, retries, errors, renewals, pacer waits and breaker openings for the
+  report, and logs ``http_request`` (debug). It never logs headers or bodies: they carry
+  credentials and the session id.
+
+It never repeats a request: retrying is the caller's decision (:mod:`.retries`), because
+only the caller knows whether repeating is safe.
 """
 
 from __future__ import annotations
@@ -22,35 +27,34 @@ from __future__ import annotations
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
 import anyio
-import stamina
 import structlog
 import yarl
 
 from fleetupgrade.errors import TLSVerificationError, VCenterUnreachable
+from fleetupgrade.vcenter.breaker import CircuitBreaker, CircuitOpen, Result
 from fleetupgrade.vcenter.endpoint import VCenterEndpoint
-from fleetupgrade.vcenter.tls import make_ssl_context, tls_failure_message
+from fleetupgrade.vcenter.pacer import TokenBucket
+from fleetupgrade.vcenter.tls import shared_ssl_context, tls_failure_message
+from fleetupgrade.vcenter.vclock import VCenterClock
 
-__all__ = ["Counters", "Response", "RetryPolicy", "Transport", "request_not_sent"]
+__all__ = [
+    "RETRY_STATUSES",
+    "Counters",
+    "Response",
+    "Transport",
+    "encode_path",
+    "request_not_sent",
+]
 
 _log = structlog.get_logger()
 
 RETRY_STATUSES = frozenset({502, 503, 504})
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounds of the retries of one safe request (waits in seconds)."""
-
-    attempts: int = 5
-    total_timeout: float = 120.0
-    wait_initial: float = 0.5
-    wait_max: float = 10.0
-    wait_jitter: float = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,13 +63,16 @@ class Counters:
 
     ``requests``: HTTP attempts sent; ``retries``: attempts that repeated a failed one;
     ``errors``: attempts that got no answer or an error answer the operation did not
-    expect; ``renewals``: logins after the session expired.
+    expect; ``renewals``: logins after the session expired; ``paced_waits``: requests
+    that waited for the pacer; ``breaker_opens``: times the circuit breaker opened.
     """
 
     requests: int = 0
     retries: int = 0
     errors: int = 0
     renewals: int = 0
+    paced_waits: int = 0
+    breaker_opens: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,20 +89,9 @@ class Response:
         return 200 <= self.status < 300
 
 
-class _RetryableAnswer(Exception):  # internal control flow, never escapes
-    def __init__(self, response: Response) -> None:
-        self.response = response
-
-
-def _retryable(exc: Exception) -> bool:
-    if isinstance(exc, _RetryableAnswer):
-        return True
-    return isinstance(exc, VCenterUnreachable) and not isinstance(exc, TLSVerificationError)
-
-
 def request_not_sent(error: VCenterUnreachable) -> bool:
     """Tell whether the failure happened before the request could reach vCenter."""
-    return isinstance(error.__cause__, aiohttp.ClientConnectorError)
+    return isinstance(error.__cause__, aiohttp.ClientConnectorError | CircuitOpen)
 
 
 def encode_path(*segments: str) -> str:
@@ -103,50 +99,54 @@ def encode_path(*segments: str) -> str:
     return "/" + "/".join(quote(segment, safe="") for segment in segments)
 
 
-class _Pacer:
-    """Spaces request starts at least ``1 / per_second`` apart."""
-
-    def __init__(self, per_second: float) -> None:
-        self._interval = 1.0 / per_second
-        self._next = 0.0
-        self._lock = anyio.Lock()
-
-    async def wait_turn(self) -> None:
-        async with self._lock:
-            now = anyio.current_time()
-            slot = max(now, self._next)
-            self._next = slot + self._interval
-        if slot > now:
-            await anyio.sleep(slot - now)
-
-
 class Transport:
     """Sends requests to one vCenter; see the module docstring."""
 
-    def __init__(self, endpoint: VCenterEndpoint, retry: RetryPolicy) -> None:
+    def __init__(self, endpoint: VCenterEndpoint) -> None:
         self._endpoint = endpoint
-        self._retry = retry
         self._http: aiohttp.ClientSession | None = None
         self._limiter = anyio.CapacityLimiter(endpoint.max_connections)
-        rate = endpoint.max_requests_per_second
-        self._pacer = _Pacer(rate) if rate is not None else None
+        self._pacer = TokenBucket(endpoint.max_requests_per_second)
+        self._breaker = CircuitBreaker(
+            endpoint.name,
+            threshold=endpoint.breaker_threshold,
+            cooldown=endpoint.breaker_cooldown,
+        )
+        self.clock = VCenterClock()
         self._requests = self._retries = self._errors = self._renewals = 0
 
     @property
     def counters(self) -> Counters:
         """A snapshot of the counters."""
-        return Counters(self._requests, self._retries, self._errors, self._renewals)
+        return Counters(
+            self._requests,
+            self._retries,
+            self._errors,
+            self._renewals,
+            self._pacer.waits,
+            self._breaker.opens,
+        )
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        """The circuit breaker of this vCenter."""
+        return self._breaker
 
     def note_renewal(self) -> None:
         """Count a re-login."""
         self._renewals += 1
 
+    def note_retry(self) -> None:
+        """Count an attempt that repeats a failed one."""
+        self._retries += 1
+
     async def open(self) -> None:
-        """Create the HTTP session (TLS context included); needs a running event loop."""
+        """Create the HTTP session; needs a running event loop."""
         context: ssl.SSLContext | bool = False
         if self._endpoint.uses_tls:
-            context = make_ssl_context(self._endpoint.ca_file, self._endpoint.thumbprint_digest)
-        connector = aiohttp.TCPConnector(ssl=context, limit=self._endpoint.max_connections)
+            context = shared_ssl_context(self._endpoint.ca_file, self._endpoint.thumbprint_digest)
+        limit = self._endpoint.max_connections
+        connector = aiohttp.TCPConnector(ssl=context, limit=limit, limit_per_host=limit)
         self._http = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # the session id travels in a header only
@@ -167,105 +167,81 @@ class Transport:
         path: str,
         *,
         operation: str,
-        retry: bool,
         query: Sequence[tuple[str, str]] = (),
         json_body: Any = None,
         headers: Mapping[str, str] | None = None,
         expected: frozenset[int] = frozenset(),
+        time_limit: float | None = None,
     ) -> Response:
-        """Send one request; with ``retry``, repeat it on transient failures.
+        """Send one request once; return the answer whatever its status.
 
-        Returns the answer whatever its status (the last one after retries); raises
-        :class:`VCenterUnreachable` when no answer came. ``expected`` lists error
-        statuses that are a normal answer for this operation (not counted as errors).
+        Raises :class:`VCenterUnreachable` when no answer came (``request_not_sent`` tells
+        whether it left). ``expected`` lists error statuses that are a normal answer for
+        this operation (not counted as errors); ``time_limit`` replaces ``request_timeout``.
         """
+        if self._http is None:
+            raise RuntimeError("VCenterClient used outside 'async with'")
         url = self._endpoint.api_base + path
         if query:
             url += "?" + urlencode(list(query), quote_via=quote, safe="")
-        send: dict[str, Any] = {
-            "method": method,
-            "url": yarl.URL(url, encoded=True),
-            "path": path,
-            "operation": operation,
-            "json_body": json_body,
-            "headers": headers,
-            "expected": expected,
-        }
-        if not retry:
-            return await self._send_once(attempt=1, **send)
-        return await self._send_retrying(send)
-
-    async def _send_retrying(self, send: dict[str, Any]) -> Response:
-        policy = self._retry
-        reason = ""
         try:
-            async for attempt in stamina.retry_context(
-                on=_retryable,
-                attempts=policy.attempts,
-                timeout=policy.total_timeout,
-                wait_initial=policy.wait_initial,
-                wait_max=policy.wait_max,
-                wait_jitter=policy.wait_jitter,
-            ):
-                with attempt:
-                    if attempt.num > 1:
-                        self._retries += 1
-                        _log.info(
-                            "http_retry",
-                            vcenter=self._endpoint.name,
-                            method=send["method"],
-                            path=send["path"],
-                            operation=send["operation"],
-                            attempt=attempt.num,
-                            reason=reason,
-                        )
-                    try:
-                        response = await self._send_once(attempt=attempt.num, **send)
-                    except VCenterUnreachable as exc:
-                        reason = str(exc)
-                        raise
-                    if response.status in RETRY_STATUSES:
-                        reason = f"HTTP {response.status}"
-                        raise _RetryableAnswer(response)  # noqa: TRY301
-                    return response
-        except _RetryableAnswer as exhausted:
-            return exhausted.response
-        raise AssertionError("stamina ended without an attempt")  # pragma: no cover
+            probe = await self._breaker.wait_turn()
+        except CircuitOpen as exc:
+            self._errors += 1
+            raise VCenterUnreachable(self._endpoint.name, f"{operation}: {exc}") from exc
+        result, reason = Result.NEUTRAL, ""
+        try:
+            await self._pacer.wait_for_token()
+            response = await self._send(
+                self._http, method, yarl.URL(url, encoded=True), path, operation,
+                json_body, headers, time_limit,
+            )  # fmt: skip
+        except TLSVerificationError:
+            raise
+        except VCenterUnreachable as exc:
+            result, reason = Result.TRANSIENT_FAILURE, str(exc)
+            raise
+        else:
+            if response.status in RETRY_STATUSES:
+                result, reason = Result.TRANSIENT_FAILURE, f"{operation}: HTTP {response.status}"
+            else:
+                result = Result.SUCCESS
+        finally:
+            self._breaker.record(result, probe=probe, reason=reason)
+        if response.status >= 400 and response.status not in expected:
+            self._errors += 1
+        return response
 
-    async def _send_once(
+    async def _send(
         self,
-        *,
+        http: aiohttp.ClientSession,
         method: str,
         url: yarl.URL,
         path: str,
         operation: str,
         json_body: Any,
         headers: Mapping[str, str] | None,
-        expected: frozenset[int],
-        attempt: int,
+        time_limit: float | None,
     ) -> Response:
-        if self._http is None:
-            raise RuntimeError("VCenterClient used outside 'async with'")
-        if self._pacer is not None:
-            await self._pacer.wait_turn()
+        limit = self._endpoint.request_timeout if time_limit is None else time_limit
         async with self._limiter:
             self._requests += 1
             started = anyio.current_time()
             status: int | None = None
             try:
-                with anyio.fail_after(self._endpoint.request_timeout):
-                    async with self._http.request(
-                        method, url, json=json_body, headers=headers
+                with anyio.fail_after(limit):
+                    async with http.request(
+                        method, url, json=json_body, headers=headers, allow_redirects=False
                     ) as answer:
                         body = await answer.read()
-                        response = Response(answer.status, answer.headers.get("Content-Type"), body)
-                        status = response.status
+                        self.clock.observe(answer.headers.get("Date"), datetime.now(UTC))
+                        status = answer.status
+                        return Response(status, answer.headers.get("Content-Type"), body)
             except TimeoutError as exc:
                 self._errors += 1
                 raise VCenterUnreachable(
                     self._endpoint.name,
-                    f"{operation}: no answer within {self._endpoint.request_timeout:g}s "
-                    "(request_timeout)",
+                    f"{operation}: no answer within {limit:g}s (request_timeout)",
                 ) from exc
             except (aiohttp.ClientError, OSError) as exc:
                 self._errors += 1
@@ -278,11 +254,7 @@ class Transport:
                     path=path,
                     status=status,
                     duration_ms=round((anyio.current_time() - started) * 1000, 1),
-                    attempt=attempt,
                 )
-        if response.status >= 400 and response.status not in expected:
-            self._errors += 1
-        return response
 
     def _translate(self, operation: str, exc: BaseException) -> VCenterUnreachable:
         name, host = self._endpoint.name, self._endpoint.host

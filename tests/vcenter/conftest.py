@@ -123,6 +123,9 @@ def endpoint_for(url: str, **changes: Any) -> VCenterEndpoint:
         "username": "administrator@vsphere.local",
         "password": SENTINEL_PASSWORD,
         "request_timeout": 5.0,
+        "settle_delay": 0.0,
+        "max_requests_per_second": 0.0,
+        "breaker_cooldown": 0.01,
     }
     values.update(changes)
     return VCenterEndpoint(**values)

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
-from fleetupgrade.errors import APIError, MalformedResponse
+from fleetupgrade.errors import APIError, MalformedResponse, VCenterUnreachable
 from fleetupgrade.vcenter import VCenterClient
 from fleetupgrade.vcenter.errors_map import ERROR_TYPE_STATUS, STATUS_TO_ERROR_TYPE
+from fleetupgrade.vcenter.transport import RETRY_STATUSES
 from tests.vcenter.conftest import Answer, FakeVCenter, endpoint_for
 
 pytestmark = pytest.mark.anyio
@@ -20,7 +21,10 @@ VERSIONS = "/api/vcenter/namespace-management/software/supervisors/versions"
 UPGRADES = "/api/vcenter/namespace-management/software/supervisors/upgrades"
 
 
-@pytest.mark.parametrize(("error_type", "status"), sorted(ERROR_TYPE_STATUS.items()))
+@pytest.mark.parametrize(
+    ("error_type", "status"),
+    sorted((kind, status) for kind, status in ERROR_TYPE_STATUS.items() if status not in RETRY_STATUSES),
+)
 async def test_every_vapi_error_type_maps(fake: FakeVCenter, error_type: str, status: int) -> None:
     """A vAPI error body becomes APIError with its kind, status, texts and operation."""
     body = {
@@ -45,7 +49,28 @@ async def test_every_vapi_error_type_maps(fake: FakeVCenter, error_type: str, st
     assert "first cause" in str(error)
 
 
-@pytest.mark.parametrize(("status", "error_type"), sorted(STATUS_TO_ERROR_TYPE.items()))
+@pytest.mark.parametrize(
+    ("status", "error_type"),
+    [(503, "SERVICE_UNAVAILABLE"), (504, "TIMED_OUT"), (502, "ERROR")],
+)
+@pytest.mark.parametrize("vapi_body", [True, False])
+async def test_gateway_errors_end_unreachable_never_refused(
+    fake: FakeVCenter, status: int, error_type: str, vapi_body: bool
+) -> None:
+    """A 502/503/504 that persists on a read is VCenterUnreachable naming status and kind."""
+    body = {"error_type": error_type, "messages": []} if vapi_body else None
+    fake.script("GET", VERSIONS, Answer(status, body, "application/json" if vapi_body else None))
+    async with VCenterClient(endpoint_for(fake.url)) as vc:
+        with pytest.raises(VCenterUnreachable) as info:
+            await vc.list_versions()
+    assert not isinstance(info.value, APIError)
+    assert f"HTTP {status} ({error_type}), after retries" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type"),
+    sorted((s, kind) for s, kind in STATUS_TO_ERROR_TYPE.items() if s not in RETRY_STATUSES),
+)
 @pytest.mark.parametrize(
     ("body", "content_type"),
     [(None, None), (b"<html>bad gateway</html>", "text/html"), (b"{not json", "application/json")],
@@ -62,7 +87,7 @@ async def test_bodiless_errors_map_by_status(
 
 
 @pytest.mark.parametrize(
-    ("status", "error_type"), [(502, "ERROR"), (599, "ERROR"), (499, "INVALID_REQUEST")]
+    ("status", "error_type"), [(599, "ERROR"), (499, "INVALID_REQUEST")]
 )
 async def test_statuses_outside_the_map_fall_back(
     fake: FakeVCenter, status: int, error_type: str

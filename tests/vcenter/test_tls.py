@@ -15,7 +15,7 @@ import pytest
 import trustme
 from aiohttp import web
 
-from fleetupgrade.errors import TLSVerificationError
+from fleetupgrade.errors import CredentialsError, TLSVerificationError, UsernameError
 from fleetupgrade.vcenter import VCenterClient, format_thumbprint, parse_thumbprint
 from tests.vcenter.conftest import SENTINEL_PASSWORD, endpoint_for
 
@@ -60,10 +60,15 @@ def test_bad_thumbprints_are_rejected(text: str) -> None:
         ({"url": "https://"}, "url must be https://"),
         ({"url": "https://u:p@vc.example"}, "must not carry"),
         ({"tls_thumbprint": "sha256:AB"}, "vCenter vc-test: tls_thumbprint must look like"),
-        ({"username": "a:b"}, "must not contain ':'"),
+        ({"username": "a:b"}, "contains ':' or a control character"),
+        ({"username": "admin\x00"}, "contains ':' or a control character"),
+        ({"username": "admin\r\nX-Injected: 1"}, "contains ':' or a control character"),
         ({"request_timeout": 0}, "request_timeout"),
         ({"max_connections": 0}, "max_connections"),
-        ({"max_requests_per_second": 0.0}, "max_requests_per_second"),
+        ({"max_requests_per_second": -1.0}, "max_requests_per_second"),
+        ({"breaker_threshold": -1}, "breaker_threshold"),
+        ({"breaker_cooldown": -1.0}, "breaker_cooldown"),
+        ({"settle_delay": -1.0}, "settle_delay"),
     ],
 )
 def test_endpoint_validation(changes: dict[str, object], message: str) -> None:
@@ -71,6 +76,17 @@ def test_endpoint_validation(changes: dict[str, object], message: str) -> None:
     values = {"url": "https://vc.example"} | changes
     with pytest.raises(ValueError, match=message):
         endpoint_for(**values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("username", ["svc:S3cret", "svc\tname", "svc\x7f", "svc\u0085"])
+def test_unsendable_username_is_a_credentials_error(username: str) -> None:
+    """A username Basic auth cannot carry is a CredentialsError (and a ValueError), not echoed."""
+    with pytest.raises(UsernameError) as info:
+        endpoint_for("https://vc.example", username=username)
+    assert isinstance(info.value, CredentialsError)
+    assert isinstance(info.value, ValueError)
+    assert username not in str(info.value)
+    assert "vCenter vc-test" in str(info.value)
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://localhost", "http://[::1]:80"])
