@@ -65,9 +65,10 @@ def inventory_command(
     target: str | None = None,
     fmt: str = "table",
     output: Path | None = None,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
 ) -> int:
     """``fleetupgrade inventory``: print or write the fleet's Supervisors; the exit code."""
+    out = sys.stdout if out is None else out
     from fleetupgrade.inventory import inventory_csv, inventory_json, print_table
     from fleetupgrade.outcomes import ExitCode
 
@@ -105,10 +106,12 @@ def plan_new_command(
     *,
     output: Path | None = None,
     force: bool = False,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
     """``fleetupgrade plan new``: write the plan, print the summary; the exit code."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     from fleetupgrade.errors import FleetUpgradeError
     from fleetupgrade.inventory import draft_plan, render_plan
     from fleetupgrade.outcomes import ExitCode
