@@ -34,30 +34,43 @@ class ResolvedNotifyTarget:
     label: str = ""
 
 
-def _resolve(index: int, target: NotifyConfig, env: Mapping[str, str]) -> ResolvedNotifyTarget:
-    where = f"notify[{index}]"
+def _state(value: str | None) -> str:
+    return "is empty" if value == "" else "is not set"
+
+
+def _url(target: NotifyConfig, env: Mapping[str, str]) -> tuple[str | None, str]:
+    """The URL, or None and why not (the reason never contains the URL)."""
     if target.url is not None:
-        url = target.url
-    elif target.url_env is not None:
-        found = env.get(target.url_env)
-        if not found:
-            state = "is empty" if found == "" else "is not set"
-            raise CredentialsError(f"{where}.url_env ({target.url_env}) {state}")
-        problem = url_problem(found, allow_query=True)
-        if problem is not None:
-            raise CredentialsError(
-                f"{where}.url_env ({target.url_env}) does not hold a usable URL: {problem}"
-            )
-        url = found
-    else:  # load_plan refuses this; a hand-built config may not
-        raise CredentialsError(f"{where}: neither url nor url_env is set")
-    secret = None
-    if target.secret_env is not None:
-        value = env.get(target.secret_env)
-        if not value:
-            state = "is empty" if value == "" else "is not set"
-            raise CredentialsError(f"{where}.secret_env ({target.secret_env}) {state}")
-        secret = value.encode("utf-8")
+        return target.url, ""
+    if target.url_env is None:  # load_plan refuses this; a hand-built config may not
+        return None, "neither url nor url_env is set"
+    found = env.get(target.url_env)
+    if not found:
+        return None, f"url_env ({target.url_env}) {_state(found)}"
+    problem = url_problem(found, allow_query=True)
+    if problem is not None:
+        return None, f"url_env ({target.url_env}) does not hold a usable URL: {problem}"
+    return found, ""
+
+
+def _secret(target: NotifyConfig, env: Mapping[str, str]) -> tuple[bytes | None, str]:
+    """The signing key (None when the target signs nothing), or None and why not."""
+    if target.secret_env is None:
+        return None, ""
+    value = env.get(target.secret_env)
+    if not value:
+        return None, f"secret_env ({target.secret_env}) {_state(value)}"
+    return value.encode("utf-8"), ""
+
+
+def _resolve(index: int, target: NotifyConfig, env: Mapping[str, str]) -> ResolvedNotifyTarget:
+    url, why = _url(target, env)
+    if url is None:
+        raise CredentialsError(f"notify[{index}].{why}")
+    secret, why = _secret(target, env)
+    if why:
+        raise CredentialsError(f"notify[{index}].{why}")
+    where = f"notify[{index}]"
     label = f"{where}.url_env ({target.url_env})" if target.url_env else f"{where}.url"
     return ResolvedNotifyTarget(url, tuple(target.events), target.format, secret, label)
 
@@ -70,12 +83,13 @@ def resolve_notify_targets(
 
 
 def notify_issues(plan: Plan, env: Mapping[str, str] = os.environ) -> list[Issue]:
-    """What ``run`` could not resolve on this machine, as warnings at each target."""
+    """What ``run`` could not resolve on this machine, as warnings at each target's key."""
     issues = []
     for index, target in enumerate(plan.notify):
-        try:
-            _resolve(index, target, env)
-        except CredentialsError as exc:
-            key = "secret_env" if "secret_env" in str(exc) else "url_env"
-            issues.append(Issue(f"notify[{index}].{key}", str(exc), severity="warning"))
+        for key, why in (
+            ("url_env", _url(target, env)[1]),
+            ("secret_env", _secret(target, env)[1]),
+        ):
+            if why:
+                issues.append(Issue(f"notify[{index}].{key}", why, severity="warning"))
     return issues
