@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from fleetupgrade import __version__
+from fleetupgrade.cli import inventory as inventory_commands
 from fleetupgrade.errors import FleetUpgradeError, LockHeld
 from fleetupgrade.outcomes import ExitCode
 
@@ -206,6 +207,10 @@ def status(run_dir: Path | None, runs_dir: Path, fmt: str, watch: bool, interval
             )
         )
     )
+
+
+cli.add_command(inventory_commands.inventory)
+cli.add_command(inventory_commands.plan_group)
 
 
 def main(argv: list[str] | None = None) -> Any:
