@@ -39,8 +39,10 @@ def test_status_of_a_finished_run(start_sim: Any, fleet_cli: Any, tmp_path: Path
     assert document["waves"][0]["done"] == 2
 
 
-def test_status_while_another_process_runs(start_sim: Any, tmp_path: Path) -> None:
-    """Status reads a run in progress from another process: in-flight jobs and progress."""
+def test_status_while_another_process_runs_then_after_kill_9(
+    start_sim: Any, tmp_path: Path
+) -> None:
+    """A run in another process is running (exit 5, in-flight job); killed -9 it is interrupted."""
     sim = start_sim(scenario({"vc-east": [sup("supervisor-1", upgrade_duration="600s")]}))
     plan = PlanSpec(waves=[{"name": "w", "supervisors": refs("vc-east", "supervisor-1")}])
     runs = tmp_path / "runs"
@@ -49,17 +51,22 @@ def test_status_while_another_process_runs(start_sim: Any, tmp_path: Path) -> No
         deadline = time.monotonic() + 20
         while True:
             assert time.monotonic() < deadline, "no in-flight job seen"
-            if runs.is_dir() and any(runs.iterdir()):
+            if runs.is_dir() and any(p.is_dir() for p in runs.iterdir()):
                 code, output = _status("--runs-dir", str(runs), "--format", "json")
-                if code == 0 and json.loads(output)["in_flight"]:
+                if code == 5 and json.loads(output)["in_flight"]:
                     break
             time.sleep(0.1)
         document = json.loads(output)
         assert document["result"] == "running"
+        assert document["holder"]["pid"] == process.pid
         assert document["in_flight"][0]["supervisor"] == "vc-east/sv-1"
     finally:
         process.kill()
         process.wait(10)
+    code, output = _status("--runs-dir", str(runs))
+    assert code == 4
+    assert "result: interrupted" in output
+    assert f"--resume {document['run_dir']}" in output
 
 
 def test_status_without_runs_exits_2(tmp_path: Path) -> None:
