@@ -81,6 +81,8 @@ class Notifier:
     target's URL when the target was built, ``ca_file`` here) and raises
     :class:`~fleetupgrade.notify.target.NotifyTargetError`; after that nothing about
     notifications can fail the run. Call :meth:`emit` from the event loop's thread.
+    ``on_result`` is called from that thread too and must not raise: an exception from it
+    is a bug of the caller and propagates like any bug.
     ``policy`` bounds each delivery (attempts, per-attempt and total time, backoff);
     ``queue_size`` bounds each target's queue; ``drain_timeout`` bounds the wait for
     pending deliveries when the block is left.

@@ -184,6 +184,8 @@ async def post_once(
     except (aiohttp.ClientError, OSError) as exc:
         detail, retryable = _describe_error(exc)
         return AttemptResult(None, retryable, detail)
+    except Exception as exc:  # a webhook must never take an upgrade run down with it
+        return AttemptResult(None, False, f"unexpected error ({exc.__class__.__name__})")
     if 200 <= status < 300:
         return AttemptResult(status, False, f"HTTP {status}")
     retryable = status == 429 or status >= 500

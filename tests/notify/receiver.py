@@ -56,6 +56,10 @@ class Receiver:
         """Answer the next requests with ``statuses``, then with ``default_status``."""
         self.statuses.extend(statuses)
 
+    def fail_times(self, times: int, status: int = 500) -> None:
+        """Answer the next ``times`` requests with ``status``, then normally."""
+        self.answer(*[status] * times)
+
     async def wait_for(self, count: int) -> list[Received]:
         """Wait until ``count`` requests arrived (the caller bounds the wait)."""
         while len(self.requests) < count:

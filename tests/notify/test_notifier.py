@@ -73,7 +73,7 @@ async def test_events_arrive_in_order_with_a_valid_signature(receiver: Receiver)
 
 async def test_two_500s_then_200_delivers_once_with_one_delivery_id(receiver: Receiver) -> None:
     """A receiver failing twice gets the same bytes and delivery id three times; one result."""
-    receiver.answer(500, 500)
+    receiver.fail_times(2)
     results: list[NotificationResult] = []
     with capture_logs() as logs:
         async with _notifier(receiver, results) as notifier:
