@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from fleetupgrade.outcomes import Outcome, RunResult, WaveStatus
 from fleetupgrade.report.model import (
+    Culprit,
     Decision,
+    HistoryEntry,
+    NotificationReport,
     PlanRef,
     Report,
     ReportMessage,
@@ -204,6 +207,10 @@ def sample_report() -> Report:
                 size=9,
                 limit=12.5,
                 verdict="halt",
+                culprits=[
+                    Culprit(supervisor=ODD_NAME, ids=["vsphere.pods.capacity"]),
+                    Culprit(supervisor="sv-prod-03", ids=["vsphere.pods.capacity"]),
+                ],
             ),
         ],
     )
@@ -230,4 +237,134 @@ def partial_dry_run_report() -> Report:
         started_at=T0,
         totals=compute_totals([wave]),
         waves=[wave],
+    )
+
+
+LONG_TASK = (
+    "52b0c5e4-1d2c-4f6a-9b1e-8c7d6e5f4a3b:com.vmware.vcenter.namespace_management.software.clusters"
+)
+LONG_NAME = "sv-" + "very-long-supervisor-name-" * 4 + "end"
+LONG_REASON = "the Supervisor " + "did not become healthy within the health timeout " * 3
+BLOCKED = ("ERROR", "vcenter.wcp.upgrade.precheck.blocked", "Upgrade blocked by prechecks")
+
+
+def stopped_simulated_report(extra: int = 0) -> Report:
+    """A simulated run, interrupted, resumed and then stopped by SIGTERM, with long values.
+
+    ``extra`` adds that many more upgraded Supervisors with long names to the first wave
+    (to exercise the layout of very large tables).
+    """
+    first = [
+        SupervisorReport(
+            vcenter="vc-" + "east-datacenter-" * 3 + "01.corp.example",
+            id="domain-c1001",
+            name=LONG_NAME,
+            from_version="v1.28.3+vmware.1-fips-vsc0.1.8-23016537",
+            to_version="v1.29.1+vmware.2-fips-vsc0.1.9-23503862",
+            outcome=Outcome.UNHEALTHY,
+            reason=LONG_REASON,
+            task_id=LONG_TASK,
+            started_at=at(1),
+            finished_at=at(30),
+            health_wait_seconds=900.0,
+            control_plane_nodes=3,
+        ),
+        SupervisorReport(
+            vcenter="vc-east",
+            id="domain-c1002",
+            name="sv-ok",
+            from_version="9.0.0",
+            to_version="9.1.0",
+            outcome=Outcome.UPGRADED,
+            task_id="9f8e7d6c-0000-4000-8000-000000000002:" + LONG_TASK.split(":")[1],
+            started_at=at(1),
+            finished_at=at(20),
+            health_wait_seconds=42.5,
+            control_plane_nodes=3,
+        ),
+        sv(
+            "sv-warned",
+            Outcome.PRECHECK_WARNING,
+            start=2,
+            end=3,
+            reason="prechecks reported WARNING",
+            messages=(TKC, BLOCKED, TKC),
+        ),
+    ]
+    first += [
+        sv(f"{LONG_NAME}-{i:05d}", Outcome.UPGRADED, start=1, end=20, task=LONG_TASK)
+        for i in range(extra)
+    ]
+    waves = [
+        WaveReport(
+            name="canary",
+            status=WaveStatus.STOPPED,
+            threshold=ThresholdRef(kind="count", limit=0),
+            failure_threshold=ThresholdRef(kind="percent", limit=5),
+            upgrade_failures=1,
+            started_at=at(0),
+            finished_at=at(31),
+            supervisors=first,
+        ),
+        WaveReport(
+            name="main",
+            status=WaveStatus.NOT_STARTED,
+            threshold=ThresholdRef(kind="count", limit=2),
+            failure_threshold=ThresholdRef(kind="count", limit=1),
+            supervisors=[sv("sv-later", Outcome.NOT_STARTED, reason="run stopped")],
+        ),
+    ]
+    return Report(
+        run_id="20261205T220000Z-q4-supervisor-upgrade-5b5b",
+        plan=PlanRef(name="q4-supervisor-upgrade", path="plans/q4.toml", sha256="ef" * 32),
+        mode="run",
+        simulated=True,
+        scenario_sha256="12" * 32,
+        tool_version="0.2.0",
+        operator="alice@jump-01.corp.example",
+        change_ref="CHG-" + "1234567890" * 5,
+        started_at=T0,
+        finished_at=at(31),
+        result=RunResult.STOPPED,
+        exit_code=4,
+        totals=compute_totals(waves),
+        waves=waves,
+        vcenters=[
+            VCenterReport(
+                name="vc-east",
+                url="https://vc-east.corp.example",
+                requests=99,
+                retries=2,
+                errors=1,
+                paced_waits=17,
+                breaker_opens=1,
+            )
+        ],
+        decisions=[
+            Decision(at=at(0.5), wave="canary", rule="approval", verdict="approved"),
+            Decision(
+                at=at(2.5),
+                wave="canary",
+                rule="window_fit",
+                size=3,
+                verdict="refused",
+                culprits=[Culprit(supervisor="sv-ok", ids=[])],
+            ),
+        ],
+        history=[
+            HistoryEntry(at=at(0), event="started", by="alice@jump-01.corp.example"),
+            HistoryEntry(at=at(0.5), event="approved", wave="canary", by="bob", reason="CAB ok"),
+            HistoryEntry(at=at(10), event="interrupted", reason="no stop record (process died)"),
+            HistoryEntry(at=at(12), event="resumed", by="alice@jump-01.corp.example"),
+            HistoryEntry(at=at(31), event="stopped", reason="SIGTERM"),
+        ],
+        notifications=[
+            NotificationReport(
+                at=at(31),
+                target="https://hooks.slack.com/services/***",
+                event="run_stopped",
+                status="failed",
+                attempts=3,
+            )
+        ],
     )

@@ -22,12 +22,18 @@ from fleetupgrade.report.model import (
     render_json,
     report_json_schema_text,
 )
-from tests.report.sample import partial_dry_run_report, sample_report
+from tests.report.sample import (
+    partial_dry_run_report,
+    sample_report,
+    stopped_simulated_report,
+)
 
 SCHEMA_FILE = Path(__file__).parents[2] / "docs" / "report.schema.json"
 
 
-@pytest.mark.parametrize("factory", [sample_report, partial_dry_run_report])
+@pytest.mark.parametrize(
+    "factory", [sample_report, partial_dry_run_report, stopped_simulated_report]
+)
 def test_json_round_trip_is_exact(factory: object) -> None:
     """A report reloaded from its JSON equals the original and re-serialises identically."""
     report = factory()  # type: ignore[operator]
@@ -41,21 +47,32 @@ def test_json_keys_follow_the_contract() -> None:
     """report.json has DESIGN §6's keys, in its order."""
     data = json.loads(render_json(sample_report()))
     assert list(data) == [
-        "schema_version", "run_id", "plan", "mode", "started_at", "finished_at", "result",
-        "exit_code", "totals", "waves", "vcenters", "decisions",
+        "schema_version", "run_id", "plan", "mode", "simulated", "scenario_sha256",
+        "tool_version", "operator", "change_ref", "started_at", "finished_at", "result",
+        "exit_code", "totals", "waves", "vcenters", "decisions", "history", "notifications",
     ]  # fmt: skip
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2
     assert list(data["waves"][0]) == [
-        "name", "status", "threshold", "precheck_errors", "upgrade_failures", "started_at",
-        "finished_at", "supervisors",
+        "name", "status", "threshold", "failure_threshold", "precheck_errors",
+        "upgrade_failures", "started_at", "finished_at", "supervisors",
     ]  # fmt: skip
     assert list(data["waves"][0]["supervisors"][0]) == [
         "vcenter", "id", "name", "from_version", "to_version", "outcome", "reason", "task_id",
-        "started_at", "finished_at", "messages",
+        "started_at", "finished_at", "health_wait_seconds", "control_plane_nodes", "messages",
     ]  # fmt: skip
     assert list(data["decisions"][0]) == [
-        "at", "wave", "rule", "errors", "failures", "size", "limit", "verdict",
+        "at", "wave", "rule", "errors", "failures", "size", "limit", "verdict", "culprits",
     ]  # fmt: skip
+    assert data["decisions"][2]["culprits"][1] == {
+        "supervisor": "sv-prod-03",
+        "ids": ["vsphere.pods.capacity"],
+    }
+    assert list(data["vcenters"][0]) == [
+        "name", "url", "requests", "retries", "errors", "paced_waits", "breaker_opens",
+    ]  # fmt: skip
+    stopped = json.loads(render_json(stopped_simulated_report()))
+    assert list(stopped["history"][1]) == ["at", "event", "wave", "by", "reason"]
+    assert list(stopped["notifications"][0]) == ["at", "target", "event", "status", "attempts"]
     assert data["waves"][1]["threshold"] == {"kind": "percent", "limit": 12.5}
 
 
@@ -125,6 +142,32 @@ def test_halting_decision_is_the_halt_verdict() -> None:
     assert decision is not None
     assert (decision.errors, decision.verdict) == (2, "halt")
     assert report.halting_decision("canary") is None
+    assert stopped_simulated_report().halting_decision("canary") is None  # approved, refused
+
+
+def test_version_1_report_still_loads() -> None:
+    """A report.json written before schema 2 loads with defaults and keeps its version."""
+    data = json.loads(render_json(sample_report()))
+    for key in (
+        "simulated",
+        "scenario_sha256",
+        "tool_version",
+        "operator",
+        "change_ref",
+        "history",
+        "notifications",
+    ):
+        del data[key]  # fmt: skip
+    data["schema_version"] = 1
+    for wave in data["waves"]:
+        del wave["failure_threshold"]
+        for sv in wave["supervisors"]:
+            del sv["health_wait_seconds"], sv["control_plane_nodes"]
+    for decision in data["decisions"]:
+        del decision["culprits"]
+    old = Report.model_validate(data)
+    assert (old.schema_version, old.simulated, old.history) == (1, False, [])
+    assert json.loads(render_json(old))["schema_version"] == 1
 
 
 def test_supervisor_label_falls_back_to_id() -> None:

@@ -58,10 +58,12 @@ def test_untrusted_text_never_appears_raw(render: Callable[[Report], str]) -> No
 def test_text_shows_everything_plainly() -> None:
     """Terminal text: header, totals, every Supervisor, the halt decision, grouped messages."""
     text = render_text(sample_report())
-    assert "Result:   halted (exit code 3)" in text
-    assert "Halted by rule max_precheck_error_percent: 2 precheck error(s)" in text
+    assert "Result:        halted\n" in text
+    assert "Exit code:     3\n" in text
+    assert "Decision: rule max_precheck_error_percent: 2 precheck error(s)" in text
     assert ODD_NAME in text  # plain text needs no escaping
     assert "ERROR vsphere.pods.capacity (2 Supervisor(s))" in text
+    assert "\x1b" not in text  # no colour unless asked for
     assert all(line == line.rstrip() for line in text.splitlines())
 
 
@@ -86,9 +88,11 @@ def test_markdown_header_totals_and_waves() -> None:
         "| Plan | q4-supervisor-upgrade (plans/q4.toml) |",
         "| Run id | 20261205T220000Z-q4-supervisor-upgrade-3f9a |",
         "| Mode | run |",
+        "| Simulated | no |",
         "| Started | 2026-12-05 22:00:00Z |",
         "| Finished | 2026-12-06 00:01:14Z (took 2h1m14s) |",
-        "| Result | **halted (exit code 3)** |",
+        "| Result | **halted** |",
+        "| Exit code | 3 |",
         "| precheck\\_error | 2 |",
         "| total | 14 |",
         "### Wave canary: completed",
@@ -106,27 +110,32 @@ def test_markdown_explains_the_halt_with_its_decision() -> None:
     assert "> **Halted.**" in halted
     assert "rule max\\_precheck\\_error\\_percent: 2 precheck error(s)" in halted
     assert "wave size 9, limit 12.5, verdict halt" in halted
+    assert "> Tipped by: sv-&lt;script&gt;" in halted
+    assert "sv-prod-03 (vsphere.pods.capacity)." in halted
 
 
-def test_markdown_groups_messages_by_precheck_id() -> None:
-    """Each precheck id appears once, listing every Supervisor it hit; errors first."""
+def test_markdown_groups_messages_by_outcome_then_precheck_id() -> None:
+    """Sections follow the Supervisor's outcome; each id appears once per section."""
     md = render_markdown(sample_report())
     section = md.split("## Precheck messages")[1].split("\n## ")[0]
-    headings = re.findall(r"^### (.*)$", section, re.M)
+    headings = re.findall(r"^###+ (.*)$", section, re.M)
     assert headings == [
+        "Blocked by a precheck ERROR",
         "ERROR: vsphere.pods.capacity (2 Supervisor(s))",
         "WARNING: odd.id (1 Supervisor(s))",
-        "WARNING: tkc.compat (2 Supervisor(s))",
+        "WARNING: tkc.compat (1 Supervisor(s))",
+        "Blocked by a precheck WARNING",
+        "WARNING: tkc.compat (1 Supervisor(s))",
     ]
-    tkc = section.split("tkc.compat")[1]
-    assert "- sv-lab-03 (vc-west, wave canary)" in tkc
-    assert "- sv-prod-03 (vc-west, wave main)" in tkc
+    warned = section.split("Blocked by a precheck WARNING")[1]
+    assert "- sv-lab-03 (vc-west, wave canary)" in warned
+    assert "- sv-prod-03 (vc-west, wave main)" in section.split("Blocked by a precheck WARNING")[0]
 
 
 def test_markdown_table_cells_cannot_break_tables() -> None:
     """A pipe or a newline in a name stays inside its cell."""
     md = render_markdown(sample_report())
-    row = next(line for line in md.splitlines() if "sv-&lt;script&gt;" in line and "|" in line)
+    row = next(line for line in md.splitlines() if line.startswith("| sv-&lt;script&gt;"))
     assert row.count(" | ") == 5  # six cells, escaped pipes do not count
     assert "\\|\\*\\_" in row
 
@@ -159,6 +168,7 @@ def test_html_has_totals_tables_timeline_and_messages() -> None:
     assert 'class="bar open"' in svg  # detached job still running when the report was written
     assert "vsphere.pods.capacity" in html.split('id="messages"')[1]
     assert "Decision: rule max_precheck_error_percent: 2 precheck error(s)" in html
+    assert "Tipped by: sv-&lt;script&gt;" in html
     assert "&lt;script&gt;alert(&quot;x&quot;)" in html
 
 
@@ -262,6 +272,7 @@ def test_summary_names_result_halt_and_files(tmp_path: Path) -> None:
     )
     assert lines[1].startswith("Supervisors: 14 (2 upgraded, 1 already_current, 2 precheck_error")
     assert "Wave main halted: rule max_precheck_error_percent: 2 precheck error(s)" in text
+    assert "  tipped by sv-<script>" in text
     assert "Waves not started: final" in text
     assert f"Report: {tmp_path / 'report.html'}" in text
 
