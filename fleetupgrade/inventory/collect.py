@@ -79,6 +79,7 @@ def source_of(plan: Plan) -> tuple[VCenterSource, ...]:
             ca_file=None if v.ca_file is None else str(v.ca_file),
             tls_thumbprint=v.tls_thumbprint,
             max_concurrent=v.max_concurrent,
+            max_requests_per_second=v.max_requests_per_second,
         )
         for v in plan.vcenters
     )

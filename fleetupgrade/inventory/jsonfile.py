@@ -74,6 +74,7 @@ class _VCenter(_Model):
     ca_file: Text | None = None
     tls_thumbprint: Text | None = None
     max_concurrent: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_requests_per_second: Annotated[float, Field(gt=0)] | None = None
 
 
 class _Supervisor(_Model):

@@ -104,6 +104,7 @@ class VCenterSource:
     ca_file: str | None = None
     tls_thumbprint: str | None = None
     max_concurrent: int | None = None
+    max_requests_per_second: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

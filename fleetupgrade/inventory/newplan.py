@@ -179,6 +179,8 @@ def draft_plan(inventory: Inventory, options: NewPlanOptions) -> NewPlanResult:
         "Review it, then: fleetupgrade validate PLAN && fleetupgrade run PLAN --dry-run",
     )
     warnings = []
+    if options.approve_after_canary and not layout.canary:
+        warnings.append("--approve-after-canary has no effect: the plan has no canary")
     for label, selection in (("--include", options.include), ("--exclude", options.exclude)):
         if selection is not None:
             warnings += [

@@ -129,6 +129,8 @@ def _vcenter_lines(vcenter: VCenterSource, base: Path) -> list[str]:
         lines.append(f"tls_thumbprint = {toml_string(vcenter.tls_thumbprint)}")
     if vcenter.max_concurrent is not None:
         lines.append(f"max_concurrent = {vcenter.max_concurrent}")
+    if vcenter.max_requests_per_second is not None:
+        lines.append(f"max_requests_per_second = {toml_value(vcenter.max_requests_per_second)}")
     return lines
 
 

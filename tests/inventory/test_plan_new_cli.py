@@ -227,3 +227,20 @@ def test_bad_inventory_json_is_a_located_exit_2(
     result = fleetupgrade("plan", "new", source, "--to", "9.1.0")
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_live_source_with_a_down_vcenter_still_writes_the_plan_and_exits_1(
+    fleet: Fleet, fleetupgrade: Any
+) -> None:
+    """The reachable vCenters are planned; the unreachable one is named in a comment; exit 1."""
+    fleet.sim.set_faults("vc-d", down=True)
+    try:
+        result = fleetupgrade("plan", "new", fleet.fleet_file, *OPTIONS)
+    finally:
+        fleet.sim.set_faults("vc-d", down=False)
+    assert result.exit_code == 1
+    plan = tomllib.loads(result.stdout)
+    assert [v["name"] for v in plan["vcenters"]] == ["vc-a", "vc-b", "vc-c"]
+    assert "# Unreachable when listed: 1 vCenter(s)" in result.stdout
+    assert "#   vc-d: " in result.stdout
+    assert "unreachable vCenters (not in the plan): vc-d" in result.stderr

@@ -126,13 +126,17 @@ def test_pause_only_between_waves(tmp_path: Path) -> None:
 def test_plan_text_passes_the_plan_loader(tmp_path: Path) -> None:
     """What ``validate`` checks offline accepts the written plan, gates and all."""
     inv = inventory(tmp_path)
-    inv = replace(inv, vcenters=tuple(replace(v, ca_file=None) for v in inv.vcenters))
+    vcenters = [replace(v, ca_file=None) for v in inv.vcenters]
+    vcenters[0] = replace(vcenters[0], max_concurrent=3, max_requests_per_second=2.5)
+    inv = replace(inv, vcenters=tuple(vcenters))
     options = NewPlanOptions(target="9.1.0", canary=1, approve_after_canary=True)
     text = render_plan(draft_plan(inv, options).draft, base=tmp_path)
     plan = parse_plan(text, source="new.toml", base=tmp_path)
     assert plan.name == "prod-to-9-1-0"
     assert [w.name for w in plan.waves] == ["canary", "wave-1", "wave-2"]
     assert plan.waves[1].require_approval is True
+    assert plan.vcenters[0].max_concurrent == 3
+    assert plan.vcenters[0].max_requests_per_second == 2.5
 
 
 @given(st.text(max_size=30))
@@ -163,3 +167,12 @@ def test_default_plan_name_fits_the_name_rules() -> None:
     assert len(default_plan_name("x" * 80, "9.1")) <= 63
     assert format_percent(Decimal("12.50")) == "12.5"
     assert format_percent(Decimal("1E+1")) == "10"
+
+
+def test_approval_without_canary_is_a_warning(tmp_path: Path) -> None:
+    """--approve-after-canary with --canary 0 says it has no effect."""
+    result = draft_plan(
+        inventory(tmp_path), NewPlanOptions(target="9.1.0", canary=0, approve_after_canary=True)
+    )
+    assert result.layout.canary == ()
+    assert "no effect" in result.summary()
