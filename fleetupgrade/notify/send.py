@@ -204,11 +204,11 @@ async def deliver(
     progress: Progress,
 ) -> Outcome:
     """Post with retries until a final answer, the attempts run out or time is up."""
-    last = AttemptResult(None, True, "no attempt made")
     deadline = anyio.current_time() + policy.total_timeout
     with anyio.move_on_after(policy.total_timeout) as total:
         while True:
             progress.attempts += 1
+            last = AttemptResult(None, True, "no answer")  # if the total bound cuts this attempt
             with anyio.move_on_after(policy.attempt_timeout) as scope:
                 last = await post_once(http, target, delivery)
             if scope.cancelled_caught:
@@ -234,7 +234,7 @@ async def deliver(
             await anyio.sleep(wait)
     detail = last.detail
     if total.cancelled_caught:
-        detail = f"{detail}; gave up after {policy.total_timeout:g}s"
+        detail = f"{detail}; gave up after {policy.total_timeout:g}s in all"
     elif progress.attempts >= policy.attempts:
         detail = f"{detail}; gave up after {progress.attempts} attempts"
     else:

@@ -208,7 +208,7 @@ async def test_total_time_per_delivery_cuts_an_attempt_in_flight(receiver: Recei
     async with _notifier(receiver, results, policy=policy, drain_timeout=10.0) as notifier:
         notifier.emit("wave_halted", wave="canary", summary="halted")
     assert [(r.status, r.attempts) for r in results] == [("failed", 1)]
-    assert results[0].detail == "no attempt made; gave up after 0.3s"
+    assert results[0].detail == "no answer; gave up after 0.3s in all"
 
 
 async def test_a_short_attempt_timeout_is_retried(receiver: Receiver) -> None:
