@@ -6,9 +6,9 @@ holder dies, so a crashed run never leaves a stale lock behind; the file's text 
 a record left by a killed run is ignored because nobody holds the flock any more.
 
 ``status`` uses :func:`lock_holder` to tell a running run (its process holds the lock)
-from an interrupted one (nobody does). The probe takes the lock for an instant on its own
-open file description and releases it at once; :meth:`PlanLock.acquire` retries once
-after a short grace so that such a probe never makes a starting run give up.
+from an interrupted one (nobody does). The probe takes the lock, shared, for an instant on
+its own open file description and releases it at once; :meth:`PlanLock.acquire` retries
+once after a short grace so that such a probe never makes a starting run give up.
 """
 
 from __future__ import annotations
@@ -93,7 +93,9 @@ def lock_holder(runs_dir: Path, plan_name: str) -> Holder | None:
         raise RunError(f"cannot read the lock {path}: {exc.strerror or exc}") from exc
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Shared is enough to conflict with the holder's exclusive lock, and needs no
+            # write access to the file.
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:
             return _read_holder(fd)
         fcntl.flock(fd, fcntl.LOCK_UN)
