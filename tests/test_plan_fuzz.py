@@ -1,4 +1,5 @@
-"""Property: whatever bytes a plan file holds, ``load_plan`` raises PlanError and nothing else.
+"""Property: whatever bytes a plan file holds, ``load_plan`` raises PlanError and nothing else,
+and ``validate`` exits 0 or 2 with every error located (never 70, never a traceback).
 
 Structured mutations of a valid plan (keys deleted or renamed, values swapped for random
 TOML values of any type, tables emptied) reach the model and rule code paths; raw bytes and
@@ -7,10 +8,11 @@ text edits reach the decoder and the TOML parser.
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import tomllib
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 
 from fleetupgrade.errors import Issue, PlanError
 from fleetupgrade.plan import Plan, load_plan
+from fleetupgrade.plan.validate import validate_command
 
 CA_PEM = trustme.CA().cert_pem.bytes()
 BASE = """\
@@ -162,6 +165,8 @@ def test_base_plan_is_valid(tmp_path: Path) -> None:
     path = _setup(tmp_path)
     path.write_text(_document(tomllib.loads(BASE)), encoding="utf-8")
     assert load_plan(path).name == "fuzz"
+    path.write_text(_document(tomllib.loads(FULL)), encoding="utf-8")
+    assert load_plan(path).notify[1].format == "slack"
 
 
 @SETTINGS
@@ -222,3 +227,72 @@ def test_pathological_inputs_raise_plan_error(tmp_path: Path) -> None:
     for text in cases:
         path.write_text(text, encoding="utf-8")
         _load_only_plan_error(path)
+
+
+FULL = (
+    'change_ref = "CHG-1"\n'
+    + BASE.replace(
+        'poll_interval = "5s"',
+        'poll_interval = "5s"\nmax_failure_percent = 10\nrequire_approval = true\n'
+        'approval_timeout = "1h"\nhealth_timeout = "10m"\nexpected_upgrade_duration_per_node = "20m"\n'
+        "max_requests_per_second = 10",
+    ).replace('grace = "30m"', 'grace = "30m"\nadmission = "start"')
+    + '[[notify]]\nurl_env = "FU_FUZZ_HOOK"\nsecret_env = "FU_FUZZ_SECRET"\n'
+    + '[[notify]]\nurl = "https://hooks.example/x"\nformat = "slack"\nevents = ["run_started"]\n'
+)
+_hostile = st.sampled_from(
+    [
+        datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=5))),
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+        "99999999999d",
+        "1e400s",
+        "٣٠s",
+        "３０s",
+        "https://admin:hunter2@h.example",
+        "https:/admin:hunter2@h",
+        "https://h.example:0",
+        "https://h example",
+        "svc:admin",
+        "svc\r\nX",
+        "run_started",
+        "slack",
+        "fit",
+    ]
+)
+_any = st.recursive(
+    _scalars | _hostile,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_validate_exits_0_or_2_with_located_errors(tmp_path: Path, data: st.DataObject) -> None:
+    """validate on a mutated full plan: exit 0 or 2, every error located, no secret echoed."""
+    document = tomllib.loads(FULL)
+    for _ in range(data.draw(st.integers(1, 3), label="mutations")):
+        paths = _paths(document)
+        if not paths:
+            break
+        path = data.draw(st.sampled_from(paths), label="path")
+        action = data.draw(
+            st.sampled_from(["replace", "replace", "delete", "rename", "empty"]), label="action"
+        )
+        _mutate(document, path, action, data.draw(_any, label="value"))
+    plan_path = _setup(tmp_path)
+    plan_path.write_text(_document(document), encoding="utf-8", errors="surrogatepass")
+    out = io.StringIO()
+    code = validate_command([plan_path], fmt="json", out=out)
+    assert code in (0, 2)
+    (checked,) = json.loads(out.getvalue())["plans"]
+    assert checked["valid"] == (code == 0)
+    for error in checked["errors"]:
+        assert error["location"] or error["line"], error
+    assert "hunter2" not in out.getvalue()

@@ -168,6 +168,7 @@ def _as_utc(value: datetime) -> datetime | None:
 
 def _check_window(window: dict[str, Any]) -> Iterator[Issue]:
     times: dict[str, datetime] = {}
+    local_end: datetime | None = None
     for key in ("start", "end"):
         value = window.get(key)
         if isinstance(value, str):
@@ -181,6 +182,7 @@ def _check_window(window: dict[str, Any]) -> Iterator[Issue]:
                 yield Issue(f"window.{key}", "out of range: not representable in UTC")
             else:
                 times[key] = utc
+                local_end = value if key == "end" else local_end
     if "start" in times and "end" in times and not times["start"] < times["end"]:
         yield Issue("window", "start must be before end (end must be after start)")
     grace = window.get("grace", "0s")
@@ -188,9 +190,10 @@ def _check_window(window: dict[str, Any]) -> Iterator[Issue]:
         grace_delta = parse_duration(grace) if isinstance(grace, str) else timedelta(0)
     except ValueError:
         return  # the model reports it
-    if "end" in times:
-        try:
+    if local_end is not None:
+        try:  # both in UTC and on the wall clock of the offset the plan wrote
             times["end"] + grace_delta
+            local_end + grace_delta
         except OverflowError:
             yield Issue(
                 "window.grace",

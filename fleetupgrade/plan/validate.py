@@ -149,7 +149,7 @@ def _render_summary(summary: dict[str, Any]) -> list[str]:
         lines.append(f"      {approval}; {pause}; health timeout {wave['health_timeout']}")
     for target in summary["notify"]:
         lines.append(
-            f"    notify {target['target']} ({target['format']}): {', '.join(target['events'])}"
+            f"    notify {target['target']} as {target['format']}: {', '.join(target['events'])}"
         )
     return lines
 

@@ -110,6 +110,10 @@ def _window(text: str, body: str) -> str:
             "line 8: window.grace: end + grace is beyond the last representable instant",
         ),
         (
+            'start = 2026-12-05T00:00:00Z\nend = 9999-12-31T23:00:00+05:00\ngrace = "5h"',
+            "line 8: window.grace: end + grace is beyond the last representable instant",
+        ),
+        (
             "start = 2026-12-06T22:00:00Z\nend = 2026-12-06T04:00:00Z",
             "line 5: window: start must be before end",
         ),

@@ -74,5 +74,5 @@ def test_validate_only_warns_about_unset_variables(
     code, output = validate(str(path))
     assert code == 0, output
     assert "warning: line 27: notify[0].url_env: url_env (FU_HOOK) is not set" in output
-    assert "notify notify[1].url (slack): run_finished" in output
+    assert "notify notify[1].url as slack: run_finished" in output
     assert "hooks.example" not in output
