@@ -192,3 +192,7 @@ class JournalUnreadable(RunError):
 
 class FleetFileError(PlanError):
     """A fleet file (a plan without ``[[waves]]``) was given to a command that runs waves."""
+
+
+class DuplicateSupervisor(RunError):
+    """Two plan entries designate the same Supervisor once names are resolved (exit 2)."""

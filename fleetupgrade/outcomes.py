@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One precheck, upgrade or health message as reports show it (severity, id, text)."""
+
+    severity: str
+    id: str
+    text: str
 
 
 class Outcome(StrEnum):
@@ -18,12 +28,24 @@ class Outcome(StrEnum):
     NOT_STARTED = "not_started"
     DETACHED = "detached"
     UNREACHABLE = "unreachable"
+    UNHEALTHY = "unhealthy"
     # dry-run only
     WOULD_UPGRADE = "would_upgrade"
     IN_PROGRESS = "in_progress"
+    UNHEALTHY_BEFORE = "unhealthy_before"
 
 
 SUCCESS_OUTCOMES = frozenset({Outcome.UPGRADED, Outcome.ALREADY_CURRENT})
+# What a wave's failure gate counts (docs/design.md, "Failure gate").
+GATE_FAILURE_OUTCOMES = frozenset(
+    {
+        Outcome.FAILED,
+        Outcome.TIMED_OUT,
+        Outcome.UNHEALTHY,
+        Outcome.REJECTED,
+        Outcome.UNREACHABLE,
+    }
+)
 DRY_RUN_SUCCESS_OUTCOMES = frozenset({Outcome.WOULD_UPGRADE, Outcome.ALREADY_CURRENT})
 # JUnit: these are failures; NOT_STARTED and DETACHED are skipped.
 FAILURE_OUTCOMES = frozenset(
@@ -34,7 +56,9 @@ FAILURE_OUTCOMES = frozenset(
         Outcome.TIMED_OUT,
         Outcome.REJECTED,
         Outcome.UNREACHABLE,
+        Outcome.UNHEALTHY,
         Outcome.IN_PROGRESS,
+        Outcome.UNHEALTHY_BEFORE,
     }
 )
 SKIPPED_OUTCOMES = frozenset({Outcome.NOT_STARTED, Outcome.DETACHED})
@@ -43,6 +67,8 @@ SKIPPED_OUTCOMES = frozenset({Outcome.NOT_STARTED, Outcome.DETACHED})
 class WaveStatus(StrEnum):
     """How a wave ended."""
 
+    AWAITING_APPROVAL = "awaiting_approval"
+    RUNNING = "running"
     COMPLETED = "completed"
     HALTED = "halted"
     STOPPED = "stopped"
@@ -67,6 +93,7 @@ class ExitCode:
     HALTED = 3
     STOPPED = 4
     INTERNAL = 70
+    IO_ERROR = 74
     LOCKED = 75
 
-    PRECEDENCE = (INTERNAL, LOCKED, USAGE, STOPPED, HALTED, FAILURES, OK)
+    PRECEDENCE = (INTERNAL, IO_ERROR, LOCKED, USAGE, STOPPED, HALTED, FAILURES, OK)

@@ -1,16 +1,19 @@
-"""The ``run`` and ``status`` commands: from a plan path and options to an exit code.
+"""The ``run`` command: from a plan path and options to an exit code.
 
-This is where the run directory, the plan lock, credentials, logging and the event loop
-are put together, in an order that makes the exit codes of DESIGN §1 true: the lock
-first (75 wins over everything but a bug), then everything that can be wrong before
-anything is fired (2), then the run itself (4, 3, 1, 0).
+This is where the run directory, the plan lock, credentials, logging, notifications and
+the event loop are put together, in an order that makes the exit codes true
+(docs/design.md, "Exit codes"): the lock first (75 wins over everything but a bug and an
+I/O error), then everything that can be wrong before anything is fired (2), then the run
+itself (4, 3, 1, 0).
 """
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import os
+import socket
 import sys
-import traceback
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,32 +23,41 @@ from typing import Literal, TextIO
 import anyio
 import structlog
 
+from fleetupgrade import __version__
 from fleetupgrade.cli.live import LiveProgress
 from fleetupgrade.cli.progress_feed import progress_snapshot
 from fleetupgrade.errors import FleetUpgradeError, PlanChanged, RunError
+from fleetupgrade.journal.lock import PlanLock
+from fleetupgrade.journal.records import NotificationRecord
 from fleetupgrade.journal.reporting import build_report
 from fleetupgrade.journal.rundir import (
-    PlanLock,
     RunDir,
     create_run_dir,
     find_run_to_resume,
     new_run_id,
+    private_files,
     unfinished_runs,
 )
-from fleetupgrade.journal.store import Journal, utcnow
+from fleetupgrade.journal.store import Journal
+from fleetupgrade.journal.views import load_view
 from fleetupgrade.logs import close_logging, configure_logging, register_secret
-from fleetupgrade.outcomes import ExitCode
+from fleetupgrade.notify import NotificationResult, Notifier, NotifyTarget, RunInfo
+from fleetupgrade.outcomes import RunResult
 from fleetupgrade.plan import Plan, load_plan, resolve_credentials
-from fleetupgrade.report.files import write_report_files
+from fleetupgrade.plan.notify import resolve_notify_targets
+from fleetupgrade.report.files import write_report_files, write_report_json
 from fleetupgrade.report.model import Report
 from fleetupgrade.report.summary import render_summary
 from fleetupgrade.rollout.dryrun import DryRun
 from fleetupgrade.rollout.fleet import VCenterHandle
-from fleetupgrade.rollout.runner import Runner, RunSettings, initialise_journal
-from fleetupgrade.rollout.simulate import simulated_fleet
+from fleetupgrade.rollout.runner import Runner
+from fleetupgrade.rollout.settings import RunSettings, initialise_journal
+from fleetupgrade.timefmt import utcnow
 from fleetupgrade.vcenter import VCenterEndpoint
 
-log = structlog.get_logger("fleetupgrade.engine")
+log = structlog.get_logger("fleetupgrade.cli")
+
+__all__ = ["RunOptions", "endpoints_from_plan", "run_command"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +67,44 @@ class RunOptions:
     runs_dir: Path = Path("runs")
     dry_run: bool = False
     prechecks: bool = False
+    allow_unhealthy: bool = False
     simulate: bool = False
     scenario: Path | None = None
     resume: bool = False
     resume_dir: Path | None = None
     new: bool = False
     ignore_window: bool = False
+    approve: tuple[str, ...] = ()
+    change_ref: str | None = None
+    lock_timeout: float = 0.0
     log_format: Literal["json", "console"] | None = None
     log_level: str = "info"
     progress: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """Real or simulated, and which scenario: a resume must match the run it continues."""
+
+    simulated: bool
+    scenario_sha256: str | None
+
+    @classmethod
+    def of(cls, plan: Plan, options: RunOptions) -> Mode:
+        """The mode the options ask for."""
+        if not options.simulate:
+            return cls(False, None)
+        if options.scenario is None:
+            return cls(True, "derived:" + plan.sha256)
+        try:
+            data = options.scenario.read_bytes()
+        except OSError as exc:
+            raise RunError(f"cannot read the scenario {options.scenario}: {exc}") from exc
+        return cls(True, hashlib.sha256(data).hexdigest())
+
+    def describe(self) -> str:
+        """``real`` or ``simulated (scenario …)``."""
+        return f"simulated (scenario {self.scenario_sha256})" if self.simulated else "real"
 
 
 def endpoints_from_plan(plan: Plan, env: Mapping[str, str]) -> dict[str, VCenterEndpoint]:
@@ -80,29 +121,42 @@ def endpoints_from_plan(plan: Plan, env: Mapping[str, str]) -> dict[str, VCenter
             ca_file=vcenter.ca_file,
             tls_thumbprint=vcenter.tls_thumbprint,
             request_timeout=plan.defaults.request_timeout.total_seconds(),
+            max_requests_per_second=plan.requests_per_second_for(vcenter.name),
         )
     return endpoints
 
 
+def _operator() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
 def run_command(plan_path: Path, options: RunOptions, *, out: TextIO = sys.stdout) -> int:
-    """``fleetupgrade run``: returns the exit code; never lets a traceback escape."""
+    """``fleetupgrade run``: returns the exit code (errors of our tree propagate to the CLI)."""
     plan = load_plan(plan_path)
+    plan.require_waves()
+    mode = Mode.of(plan, options)
     endpoints = None if options.simulate else endpoints_from_plan(plan, os.environ)
+    targets = _notify_targets(plan)
     if options.dry_run:
-        run_dir = create_run_dir(
-            options.runs_dir, new_run_id(plan.name) + "-dry-run", plan.source_text
-        )
-        return _execute(plan, run_dir, options, endpoints, out=out)
+        with private_files():
+            run_dir = create_run_dir(
+                options.runs_dir, new_run_id(plan.name) + "-dry-run", plan.source_text
+            )
+        return _execute(plan, run_dir, options, mode, endpoints, targets, out=out)
     lock = PlanLock(options.runs_dir, plan.name)
     if options.resume:
         run_dir = find_run_to_resume(options.runs_dir, plan.name, options.resume_dir)
-        lock.acquire(run_dir.run_id)  # LockHeld → exit 75, before anything else is checked
+        lock.acquire(run_dir.run_id, wait=options.lock_timeout)
     else:
         run_id = new_run_id(plan.name)
-        lock.acquire(run_id)
+        lock.acquire(run_id, wait=options.lock_timeout)
     try:
         if options.resume:
-            _check_plan_unchanged(plan, run_dir)
+            _check_resumable(plan, run_dir, mode)
         else:
             pending = unfinished_runs(options.runs_dir, plan.name)
             if pending and not options.new:
@@ -110,24 +164,45 @@ def run_command(plan_path: Path, options: RunOptions, *, out: TextIO = sys.stdou
                     f"run {pending[0].run_id} of this plan is unfinished: continue it with "
                     "--resume, or start a new run with --new"
                 )
-            run_dir = create_run_dir(options.runs_dir, run_id, plan.source_text)
-        return _execute(plan, run_dir, options, endpoints, out=out)
+            with private_files():
+                run_dir = create_run_dir(options.runs_dir, run_id, plan.source_text)
+        return _execute(plan, run_dir, options, mode, endpoints, targets, out=out)
     finally:
         lock.release()
 
 
-def _check_plan_unchanged(plan: Plan, run_dir: RunDir) -> None:
-    """A resumed run must run the very plan it began with."""
+def _notify_targets(plan: Plan) -> list[NotifyTarget]:
+    resolved = resolve_notify_targets(plan, os.environ)
+    return [
+        NotifyTarget(
+            name=t.label,
+            url=t.url,
+            events=frozenset(t.events),
+            format="slack" if t.format == "slack" else "json",
+            secret=t.secret,
+        )
+        for t in resolved
+    ]
+
+
+def _check_resumable(plan: Plan, run_dir: RunDir, mode: Mode) -> None:
+    """A resumed run must run the very plan it began with, in the same mode."""
     journal = Journal(run_dir.journal_file, readonly=True)
     try:
-        began_with = journal.meta().get("plan_sha256")
+        meta = journal.meta()
     finally:
         journal.close()
-    if began_with != plan.sha256:
+    if meta.get("plan_sha256") != plan.sha256:
         raise PlanChanged(
             f"{plan.path} changed since run {run_dir.run_id} began "
-            f"(sha256 {began_with} then, {plan.sha256} now); "
+            f"(sha256 {meta.get('plan_sha256')} then, {plan.sha256} now); "
             "restore it, or start anew with --new"
+        )
+    began = Mode(bool(meta.get("simulated", False)), meta.get("scenario_sha256"))
+    if began != mode:
+        raise RunError(
+            f"run {run_dir.run_id} began {began.describe()}; it cannot be resumed "
+            f"{mode.describe()}: resume it the way it began"
         )
 
 
@@ -135,30 +210,30 @@ def _execute(
     plan: Plan,
     run_dir: RunDir,
     options: RunOptions,
+    mode: Mode,
     endpoints: Mapping[str, VCenterEndpoint] | None,
+    targets: list[NotifyTarget],
     *,
     out: TextIO,
 ) -> int:
-    progress_on = options.progress and sys.stderr.isatty()
-    configure_logging(
-        events_file=run_dir.events_file, stderr_format=options.log_format, level=options.log_level
-    )
-    structlog.contextvars.bind_contextvars(run_id=run_dir.run_id)
-    journal = Journal(run_dir.journal_file)
-    try:
-        report = anyio.run(_main, plan, run_dir, journal, options, endpoints, progress_on)
-    except FleetUpgradeError:
-        # Found before anything was fired (a scenario, a simulator port): this run directory
-        # must not pass for an unfinished run that blocks the next one.
-        journal.set_meta(result="aborted", exit_code=ExitCode.USAGE)
-        raise
-    except Exception as exc:
-        log.error("internal_error", error=repr(exc), traceback=traceback.format_exc())
-        print(
-            f"internal error: {type(exc).__name__}: {exc} (events log: {run_dir.events_file})",
-            file=sys.stderr,
+    progress_on = options.progress and not options.dry_run and sys.stderr.isatty()
+    with private_files():
+        configure_logging(
+            events_file=run_dir.events_file,
+            stderr_format=options.log_format,
+            level=options.log_level,
         )
-        return ExitCode.INTERNAL
+        journal = Journal(run_dir.journal_file)
+    structlog.contextvars.bind_contextvars(run_id=run_dir.run_id)
+    try:
+        report = anyio.run(
+            _main, plan, run_dir, journal, options, mode, endpoints, targets, progress_on
+        )
+    except FleetUpgradeError:
+        # Found before anything was fired: this run must not pass for an unfinished one.
+        if not options.resume:
+            journal.set_meta(result="aborted", exit_code=2)
+        raise
     finally:
         journal.close()
         structlog.contextvars.unbind_contextvars("run_id")
@@ -168,19 +243,37 @@ def _execute(
     return report.exit_code
 
 
+def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    for exc in group.exceptions:
+        if isinstance(exc, BaseExceptionGroup):
+            return _first_error(exc)
+        return exc
+    return group
+
+
 @asynccontextmanager
-async def _fleet_endpoints(
+async def _fleet(
     plan: Plan,
     run_dir: RunDir,
     options: RunOptions,
     endpoints: Mapping[str, VCenterEndpoint] | None,
-) -> AsyncIterator[tuple[Mapping[str, VCenterEndpoint], RunSettings]]:
-    if endpoints is not None:
-        yield endpoints, RunSettings(ignore_window=options.ignore_window)
+) -> AsyncIterator[tuple[dict[str, VCenterHandle], RunSettings]]:
+    if endpoints is None:
+        from fleetupgrade.rollout.simulate import simulated_fleet
+
+        async with simulated_fleet(plan, options.scenario, run_dir.path / "sim") as sim:
+            log.info("simulator_started", reason=sim.scenario_source)
+            settings = RunSettings.from_plan(plan, time_scale=sim.time_scale, ignore_window=True)
+            yield _handles(sim.endpoints, settings), settings
         return
-    async with simulated_fleet(plan, options.scenario, run_dir.path / "sim") as fleet:
-        log.info("simulator_started", scenario=fleet.scenario_source)
-        yield fleet.endpoints, RunSettings(ignore_window=True, time_scale=fleet.time_scale)
+    settings = RunSettings.from_plan(plan, ignore_window=options.ignore_window)
+    yield _handles(endpoints, settings), settings
+
+
+def _handles(
+    endpoints: Mapping[str, VCenterEndpoint], settings: RunSettings
+) -> dict[str, VCenterHandle]:
+    return {name: VCenterHandle(name, ep, settings.poll) for name, ep in endpoints.items()}
 
 
 async def _main(
@@ -188,38 +281,99 @@ async def _main(
     run_dir: RunDir,
     journal: Journal,
     options: RunOptions,
+    mode: Mode,
     endpoints: Mapping[str, VCenterEndpoint] | None,
+    targets: list[NotifyTarget],
     progress_on: bool,
 ) -> Report:
-    mode = "dry-run" if options.dry_run else "run"
-    if not journal.meta():
+    try:
+        return await _run(plan, run_dir, journal, options, mode, endpoints, targets, progress_on)
+    except BaseExceptionGroup as group:
+        first = _first_error(group)
+        if isinstance(first, Exception):
+            raise first from group
+        raise
+
+
+async def _run(
+    plan: Plan,
+    run_dir: RunDir,
+    journal: Journal,
+    options: RunOptions,
+    mode: Mode,
+    endpoints: Mapping[str, VCenterEndpoint] | None,
+    targets: list[NotifyTarget],
+    progress_on: bool,
+) -> Report:
+    resumed = bool(journal.meta())
+    if not resumed:
         journal.set_meta(
             run_id=run_dir.run_id,
             plan_name=plan.name,
             plan_sha256=plan.sha256,
-            mode=mode,
+            mode="dry-run" if options.dry_run else "run",
+            simulated=mode.simulated,
+            scenario_sha256=mode.scenario_sha256,
             started_at=utcnow().isoformat(),
+            tool_version=__version__,
+            operator=_operator(),
+            change_ref=options.change_ref or plan.change_ref,
         )
     initialise_journal(journal, plan)
-    async with _fleet_endpoints(plan, run_dir, options, endpoints) as (fleet_endpoints, settings):
-        if options.dry_run:
-            return await _dry_run(plan, run_dir, journal, fleet_endpoints, settings, options)
-        runner = Runner(
-            plan=plan,
-            run_dir=run_dir,
-            journal=journal,
-            endpoints=fleet_endpoints,
-            settings=settings,
+    journal.add_history("resumed" if resumed else "started", by=_operator())
+    log.info("run_resumed" if resumed else "run_started", reason=plan.name)
+
+    def write(final: RunResult | None = None, code: int | None = None) -> Report:
+        report = build_report(
+            load_view(journal),
+            plan_name=plan.name,
+            plan_path=plan.path,
+            finished_at=utcnow() if final is not None else None,
+            result=final,
+            exit_code=code,
         )
-        if not progress_on:
-            return await runner.run()
-        with LiveProgress(enabled=True) as live:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(_refresh_progress, live, journal)
-                report = await runner.run()
-                tg.cancel_scope.cancel()
-            live.update(progress_snapshot(journal))  # the final state, not the last tick
-            return report
+        with private_files():
+            if final is None:
+                write_report_json(report, run_dir.path)
+            else:
+                write_report_files(report, run_dir.path)
+        return report
+
+    async with _fleet(plan, run_dir, options, endpoints) as (fleet, settings):
+        if options.dry_run:
+            result, code = await DryRun(
+                plan, journal, fleet, settings, options.prechecks, options.allow_unhealthy
+            ).run()
+            journal.set_meta(result=result.value, exit_code=code, finished_at=utcnow().isoformat())
+            log.info("run_finished", result=result.value, exit_code=code)
+            return write(result, code)
+
+        def on_result(item: NotificationResult) -> None:
+            journal.add_notification(
+                NotificationRecord(item.at, item.target, item.event, item.status, item.attempts)
+            )
+
+        info = RunInfo(run_dir.run_id, plan.name, mode.simulated, run_dir.path / "report.html")
+        async with Notifier(targets, run_info=info, on_result=on_result) as notifier:
+            runner = Runner(
+                plan=plan,
+                journal=journal,
+                fleet=fleet,
+                settings=settings,
+                write_report=write,
+                emit=notifier.emit,
+                pre_approved=frozenset(options.approve),
+            )
+            if not progress_on:
+                end = await runner.run()
+            else:
+                with LiveProgress(enabled=True) as live:
+                    async with anyio.create_task_group() as tg:
+                        tg.start_soon(_refresh_progress, live, journal)
+                        end = await runner.run()
+                        tg.cancel_scope.cancel()
+                    live.update(progress_snapshot(journal))
+        return write(end.result, end.exit_code)
 
 
 async def _refresh_progress(live: LiveProgress, journal: Journal) -> None:
@@ -227,30 +381,3 @@ async def _refresh_progress(live: LiveProgress, journal: Journal) -> None:
     while True:
         live.update(progress_snapshot(journal))
         await anyio.sleep(0.5)
-
-
-async def _dry_run(
-    plan: Plan,
-    run_dir: RunDir,
-    journal: Journal,
-    endpoints: Mapping[str, VCenterEndpoint],
-    settings: RunSettings,
-    options: RunOptions,
-) -> Report:
-    poll = max(settings.seconds(plan.defaults.poll_interval), 0.01)
-    fleet = {name: VCenterHandle(name, endpoint, poll) for name, endpoint in endpoints.items()}
-    log.info("dry_run_started", plan=plan.name, prechecks=options.prechecks)
-    result, code = await DryRun(plan, journal, fleet, settings, options.prechecks).run()
-    finished_at = utcnow()
-    journal.set_meta(result=result.value, exit_code=code, finished_at=finished_at.isoformat())
-    report = build_report(
-        journal,
-        plan_name=plan.name,
-        plan_path=plan.path,
-        finished_at=finished_at,
-        result=result,
-        exit_code=code,
-    )
-    write_report_files(report, run_dir.path)
-    log.info("run_finished", outcome=result.value, exit_code=code, **report.totals)
-    return report

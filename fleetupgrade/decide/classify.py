@@ -1,9 +1,16 @@
-"""Turn what vCenter reports into the outcomes of DESIGN §3 — pure functions, no I/O.
+"""How a finished upgrade job ended — from the task, the precheck verdicts and the versions.
 
-A finished job is classified from the task, the precheck severities and the versions
-together, never from ``state`` alone (a real vCenter may report ``ERROR`` after a precheck
-block, our simulator ``READY``). Unknown enum values (``UNRECOGNIZED``) are never taken
-for success: they match none of the branches that lead to ``upgraded``.
+Pure functions over what vCenter reported. A finished job is never judged by ``state``
+alone (docs/wire.md, "Classifying a finished job"): a real vCenter may report ``ERROR``
+after a precheck block where the simulator reports ``READY``.
+
+Precheck verdicts come from both places vCenter records them — the conditions of
+``upgrade_prechecks`` and the severities of the upgrade messages — united and deduplicated
+by id, so a vCenter that leaves ``upgrade_prechecks`` unset still halts a wave on ERROR.
+A job counts as *blocked by its prechecks* only if the upgrade proper never began (the
+task's progress never left 0 and no failure of the upgrade itself is reported); a job
+that began and then failed is ``failed`` whatever warnings its prechecks raised, and so is
+an adopted job whose own ``ignore_precheck_warnings`` flag we cannot know.
 """
 
 from __future__ import annotations
@@ -11,12 +18,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from fleetupgrade.journal.store import MessageRecord
-from fleetupgrade.outcomes import Outcome
+from fleetupgrade.decide.launch import Finish
+from fleetupgrade.decide.versions import is_newer
+from fleetupgrade.outcomes import Message, Outcome
 from fleetupgrade.vcenter import (
     Condition,
     ConditionStatus,
-    Severity,
     TaskInfo,
     TaskStatus,
     UpgradeInfo,
@@ -24,93 +31,39 @@ from fleetupgrade.vcenter import (
     UpgradeState,
 )
 
+__all__ = [
+    "RUNNING_TASK_STATES",
+    "JobEnd",
+    "finished_job",
+    "needs_messages",
+    "precheck_verdict",
+    "task_ended",
+    "verdict_messages",
+]
+
 RUNNING_TASK_STATES = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING, TaskStatus.BLOCKED})
 _SEVERITY_ORDER = {"ERROR": 0, "WARNING": 1, "INFO": 2}
+# Messages that describe the job, not a precheck verdict (docs/wire.md).
+_BLOCKED_MARKER = "vcenter.wcp.upgrade.precheck.blocked"
+_NOT_VERDICTS = frozenset(
+    {
+        _BLOCKED_MARKER,
+        "vcenter.wcp.upgrade.failed",
+        "vcenter.wcp.upgrade.canceled",
+        "vcenter.wcp.upgrade.completed",
+        "vcenter.wcp.upgrade.precheck.completed",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
-class Verdict:
-    """How a Supervisor ended; ``outcome=None`` means go ahead (launch, or adopt)."""
+class JobEnd:
+    """What the bulk polls (and, when needed, one single read) saw of an ended job."""
 
-    outcome: Outcome | None
-    reason: str | None = None
-    adopt: bool = False
-    messages: tuple[MessageRecord, ...] = ()
-
-
-def before_launch(info: UpgradeInfo, desired: str) -> Verdict:
-    """Decide from a Supervisor's upgrade state whether a job may be created for it."""
-    if info.state is UpgradeState.INPROGRESS:
-        target = info.upgrade_status.desired_version if info.upgrade_status else None
-        if target == desired:
-            return Verdict(outcome=None, adopt=True, reason="upgrade already in progress")
-        return Verdict(
-            Outcome.REJECTED,
-            f"an upgrade toward {target or 'an unknown version'} is already in progress",
-        )
-    if info.current_version == desired:
-        return Verdict(Outcome.ALREADY_CURRENT, f"already at {desired}")
-    if info.state is UpgradeState.ERROR:
-        return Verdict(
-            Outcome.REJECTED, "in ERROR state after a failed upgrade: needs intervention"
-        )
-    if info.state is not UpgradeState.READY:
-        return Verdict(Outcome.REJECTED, f"unknown upgrade state {info.state.value!r}")
-    if desired not in info.available_versions:
-        available = ", ".join(info.available_versions) or "none"
-        return Verdict(
-            Outcome.REJECTED, f"version {desired} is not available (available: {available})"
-        )
-    return Verdict(outcome=None)
-
-
-def precheck_messages(conditions: Iterable[Condition]) -> tuple[MessageRecord, ...]:
-    """Messages of the prechecks that did not pass, worst first."""
-    found = []
-    for condition in conditions:
-        if condition.status is not ConditionStatus.FALSE:
-            continue
-        details = [m.details.default_message for m in condition.messages if m.details]
-        text = "; ".join([condition.description.default_message, *details])
-        found.append(
-            MessageRecord(
-                severity=condition.severity.value,
-                id=condition.description.id or condition.type,
-                text=text or condition.reason,
-            )
-        )
-    return tuple(sorted(found, key=lambda m: _SEVERITY_ORDER.get(m.severity, 3)))
-
-
-def upgrade_messages(messages: Iterable[UpgradeMessage]) -> tuple[MessageRecord, ...]:
-    """Upgrades.Message entries as report messages."""
-    return tuple(
-        MessageRecord(m.severity.value, m.details.id, m.details.default_message) for m in messages
-    )
-
-
-def precheck_verdict(
-    prechecks: tuple[MessageRecord, ...],
-    *,
-    ignore_warnings: bool,
-    messages: tuple[MessageRecord, ...],
-) -> Verdict | None:
-    """``precheck_error`` / ``precheck_warning`` when the prechecks blocked, else None."""
-    errors = [m.id for m in prechecks if m.severity == Severity.ERROR.value]
-    if errors:
-        return Verdict(
-            Outcome.PRECHECK_ERROR,
-            f"prechecks reported ERROR: {', '.join(errors)}",
-            messages=messages,
-        )
-    warnings = [m.id for m in prechecks if m.severity == Severity.WARNING.value]
-    if warnings and not ignore_warnings:
-        return Verdict(
-            Outcome.PRECHECK_WARNING,
-            f"prechecks reported WARNING (not ignored): {', '.join(warnings)}",
-            messages=messages,
-        )
-    return None
+    task: TaskInfo | None  # None: no task known (adopted without one, or it expired)
+    state: UpgradeState
+    current_version: str
+    info: UpgradeInfo | None = None  # the single read, only when messages are needed
 
 
 def task_ended(task: TaskInfo) -> bool:
@@ -118,32 +71,124 @@ def task_ended(task: TaskInfo) -> bool:
     return task.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED)
 
 
-def finished_job(
-    info: UpgradeInfo, task: TaskInfo | None, *, desired: str, ignore_warnings: bool
-) -> Verdict:
-    """Classify a job that has ended, from Upgrades.get (``info``) and the cis task."""
-    prechecks = precheck_messages(info.upgrade_prechecks or ())
-    info_messages = upgrade_messages(info.messages)
-    messages = prechecks + tuple(m for m in info_messages if m not in prechecks)
-    reached = info.current_version == desired and info.state is UpgradeState.READY
-    if (task is not None and task.status is TaskStatus.SUCCEEDED) or (task is None and reached):
-        if reached:
-            return Verdict(Outcome.UPGRADED, None, messages=messages)
-        return Verdict(
-            Outcome.FAILED,
-            f"the task succeeded but the Supervisor is at {info.current_version} "
-            f"in state {info.state.value}",
-            messages=messages,
+def _reached(end: JobEnd, desired: str) -> bool:
+    at_target = end.current_version == desired or is_newer(end.current_version, desired)
+    return at_target and end.state is UpgradeState.READY
+
+
+def needs_messages(end: JobEnd, desired: str) -> bool:
+    """Whether classifying needs the single Upgrades.get read (messages of a failure)."""
+    succeeded = end.task is not None and end.task.status is TaskStatus.SUCCEEDED
+    return not (succeeded and _reached(end, desired))
+
+
+def _condition_messages(conditions: Iterable[Condition]) -> list[Message]:
+    found = []
+    for condition in conditions:
+        if condition.status is not ConditionStatus.FALSE:
+            continue
+        details = [m.details.default_message for m in condition.messages if m.details]
+        text = "; ".join([condition.description.default_message, *details])
+        found.append(
+            Message(
+                severity=condition.severity.value,
+                id=condition.description.id or condition.type,
+                text=text or condition.reason,
+            )
         )
-    blocked = precheck_verdict(prechecks, ignore_warnings=ignore_warnings, messages=messages)
-    if blocked is not None:
-        return blocked
+    return found
+
+
+def _upgrade_messages(messages: Iterable[UpgradeMessage]) -> list[Message]:
+    return [Message(m.severity.value, m.details.id, m.details.default_message) for m in messages]
+
+
+def _dedupe(messages: Iterable[Message]) -> tuple[Message, ...]:
+    seen: dict[str, Message] = {}
+    for message in messages:
+        known = seen.get(message.id)
+        if known is None or _SEVERITY_ORDER.get(message.severity, 3) < _SEVERITY_ORDER.get(
+            known.severity, 3
+        ):
+            seen[message.id] = message
+    return tuple(sorted(seen.values(), key=lambda m: _SEVERITY_ORDER.get(m.severity, 3)))
+
+
+def verdict_messages(
+    conditions: Iterable[Condition], messages: Iterable[UpgradeMessage]
+) -> tuple[Message, ...]:
+    """Every precheck verdict that did not pass, from both sources, by id, worst first."""
+    united = [*_condition_messages(conditions), *_upgrade_messages(messages)]
+    return _dedupe(m for m in united if m.id not in _NOT_VERDICTS and m.severity != "INFO")
+
+
+def precheck_verdict(
+    verdicts: tuple[Message, ...], *, ignore_warnings: bool | None
+) -> tuple[Outcome, str] | None:
+    """``precheck_error`` / ``precheck_warning`` when the verdicts block, else None.
+
+    ``ignore_warnings=None`` means the job's own flag is unknown (an adopted job): then
+    WARNINGs are taken as blocking only when the caller knows the job was blocked.
+    """
+    errors = [m.id for m in verdicts if m.severity == "ERROR"]
+    if errors:
+        return Outcome.PRECHECK_ERROR, f"prechecks reported ERROR: {', '.join(errors)}"
+    warnings = [m.id for m in verdicts if m.severity == "WARNING"]
+    if warnings and ignore_warnings is not True:
+        reason = f"prechecks reported WARNING (not ignored): {', '.join(warnings)}"
+        if ignore_warnings is None:
+            reason += "; the job was started elsewhere, its ignore flag is unknown"
+        return Outcome.PRECHECK_WARNING, reason
+    return None
+
+
+def _all_messages(info: UpgradeInfo | None) -> tuple[list[Condition], list[UpgradeMessage]]:
+    if info is None:
+        return [], []
+    conditions = list(info.upgrade_prechecks or ())
+    messages = list(info.messages)
+    if info.upgrade_status is not None:
+        messages.extend(info.upgrade_status.messages)
+    return conditions, messages
+
+
+def _began_upgrading(end: JobEnd, messages: Iterable[UpgradeMessage]) -> bool:
+    progressed = (
+        end.task is not None and end.task.progress is not None and end.task.progress.completed > 0
+    )
+    failed_itself = any(m.details.id == "vcenter.wcp.upgrade.failed" for m in messages)
+    return progressed or failed_itself
+
+
+def finished_job(end: JobEnd, *, desired: str, ignore_warnings: bool | None) -> Finish:
+    """Classify a job that has ended (``ignore_warnings=None``: an adopted job)."""
+    conditions, raw_messages = _all_messages(end.info)
+    verdicts = verdict_messages(conditions, raw_messages)
+    shown = _dedupe([*verdicts, *_upgrade_messages(raw_messages)])
+    task = end.task
+    succeeded = task is not None and task.status is TaskStatus.SUCCEEDED
+    if succeeded or (task is None and _reached(end, desired)):
+        if _reached(end, desired):
+            return Finish(Outcome.UPGRADED, None, shown)
+        return Finish(
+            Outcome.FAILED,
+            f"the task succeeded but the Supervisor is at {end.current_version} "
+            f"in state {end.state.value}",
+            shown,
+        )
+    blocked_marker = any(m.details.id == _BLOCKED_MARKER for m in raw_messages)
+    if not _began_upgrading(end, raw_messages) and (verdicts or blocked_marker):
+        verdict = precheck_verdict(verdicts, ignore_warnings=ignore_warnings)
+        if verdict is not None:
+            return Finish(verdict[0], verdict[1], shown)
+        if blocked_marker and not verdicts:
+            return Finish(
+                Outcome.PRECHECK_ERROR, "blocked by its prechecks; vCenter gave no details", shown
+            )
     if task is not None and task.status is TaskStatus.FAILED:
         why = "; ".join(task.error.texts()) if task.error else ""
         kind = task.error.error_type if task.error and task.error.error_type else "FAILED"
-        return Verdict(
-            Outcome.FAILED, f"{kind}: {why or 'the upgrade task failed'}", messages=messages
-        )
-    errors = [m.text for m in info_messages if m.severity == Severity.ERROR.value]
-    reason = "; ".join(errors) or f"the job ended in state {info.state.value} without upgrading"
-    return Verdict(Outcome.FAILED, reason, messages=messages)
+        return Finish(Outcome.FAILED, f"{kind}: {why or 'the upgrade task failed'}", shown)
+    errors = [m.text for m in _upgrade_messages(raw_messages) if m.severity == "ERROR"]
+    reason = "; ".join(errors) or f"the job ended in state {end.state.value} without upgrading"
+    return Finish(Outcome.FAILED, reason, shown)

@@ -1,32 +1,40 @@
 """Dry run: prove a plan can run, against the real vCenters, without changing anything.
 
 Strictly read-only except for vCenter's own prechecks (``--prechecks``), which upgrade
-nothing: it logs in to every vCenter, resolves every Supervisor, reads its upgrade state
-and classifies it; with prechecks it also predicts, with each wave's threshold arithmetic,
-which wave would halt and at which Supervisor. It never creates an upgrade job.
+nothing. It logs in to every vCenter, resolves every Supervisor (two entries designating
+the same one stop it, as they would stop the run), reads upgrade states and health in
+bulk, and classifies each Supervisor with the run's own launch choice; with prechecks it
+also replays each wave's gates in plan order and says which wave *would* halt, and where.
+It never creates an upgrade job.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
 import anyio
 import structlog
 
-from fleetupgrade.decide.classify import Verdict, precheck_messages, precheck_verdict
-from fleetupgrade.decide.gate import WaveGate
+from fleetupgrade.decide.classify import precheck_verdict, verdict_messages
+from fleetupgrade.decide.gates import closing_decisions, decision_for_outcome, halting, tally
+from fleetupgrade.decide.launch import Adopt, Finish, UpgradeView, choose
+from fleetupgrade.decide.result import run_result
 from fleetupgrade.errors import APIError, VCenterError
-from fleetupgrade.journal.store import Journal, Phase, SupervisorRecord, utcnow
-from fleetupgrade.outcomes import DRY_RUN_SUCCESS_OUTCOMES, ExitCode, Outcome, RunResult, WaveStatus
+from fleetupgrade.journal.records import SupervisorRecord
+from fleetupgrade.journal.store import Journal
+from fleetupgrade.outcomes import Message, Outcome, RunResult, WaveStatus
 from fleetupgrade.plan import Plan
 from fleetupgrade.rollout.fleet import VCenterHandle
-from fleetupgrade.rollout.inspect import inspect_supervisor
-from fleetupgrade.rollout.runner import RunSettings
-from fleetupgrade.vcenter import PrecheckStatus
+from fleetupgrade.rollout.runner import check_one_entry_each, login_all
+from fleetupgrade.rollout.settings import RunSettings
+from fleetupgrade.timefmt import utcnow
+from fleetupgrade.vcenter import ConfigStatus, KubernetesStatus, PrecheckStatus
 
-log = structlog.get_logger("fleetupgrade.engine")
+log = structlog.get_logger("fleetupgrade.rollout")
+
+__all__ = ["DryRun"]
 
 _FINAL_PRECHECK = frozenset(
     {PrecheckStatus.SUCCEEDED, PrecheckStatus.WARNING, PrecheckStatus.ERROR}
@@ -35,46 +43,45 @@ _FINAL_PRECHECK = frozenset(
 
 @dataclass(slots=True)
 class DryRun:
-    """Classifies every Supervisor of a plan into the dry-run outcomes of DESIGN §3."""
+    """Classifies every Supervisor of a plan into the dry-run outcomes."""
 
     plan: Plan
     journal: Journal
     fleet: Mapping[str, VCenterHandle]
     settings: RunSettings
     prechecks: bool
-    _resolved: dict[str, SupervisorRecord] = field(default_factory=dict, init=False)
+    allow_unhealthy: bool = False
 
     async def run(self) -> tuple[RunResult, int]:
         """Check everything; returns the predicted result and its exit code."""
         rows = self.journal.supervisors()
-        total = self.plan.defaults.max_concurrent_total
-        total_limiter = anyio.CapacityLimiter(total) if total > 0 else None
-        async with AsyncExitStack() as clients, anyio.create_task_group() as tg:
-            for name, handle in self.fleet.items():
+        async with AsyncExitStack() as clients:
+            for handle in self.fleet.values():
                 await clients.enter_async_context(handle.client)
-                mine = [r for r in rows if r.vcenter == name]
-                if mine:
-                    tg.start_soon(self._check_vcenter, handle, mine, total_limiter)
+            await login_all(self.fleet)
+            await check_one_entry_each(self.journal, self.fleet)
+            limiter = self.settings.fleet_limiter()
+            async with anyio.create_task_group() as tg:
+                for name, handle in self.fleet.items():
+                    mine = [r for r in rows if r.vcenter == name]
+                    if mine:
+                        tg.start_soon(self._check_vcenter, handle, mine, limiter)
         return self._predict()
 
-    def _finish(self, row: SupervisorRecord, verdict: Verdict) -> None:
-        assert verdict.outcome is not None
-        self.journal.save(
-            replace(
-                row,
-                phase=Phase.DONE,
-                outcome=verdict.outcome,
-                reason=verdict.reason,
-                messages=verdict.messages,
-                finished_at=utcnow(),
-            )
-        )
+    def _finish(
+        self,
+        row: SupervisorRecord,
+        outcome: Outcome,
+        reason: str | None,
+        messages: tuple[Message, ...] = (),
+    ) -> None:
+        self.journal.mark_done(row.key, outcome, reason, messages)
         log.info(
             "supervisor_finished",
             vcenter=row.vcenter,
             supervisor=row.label,
-            outcome=verdict.outcome.value,
-            reason=verdict.reason,
+            outcome=outcome.value,
+            reason=reason,
         )
 
     async def _check_vcenter(
@@ -85,117 +92,168 @@ class DryRun:
     ) -> None:
         try:
             await handle.ensure_ready()
+            names = await handle.names()
+            ids: dict[str, str] = {}
+            for row in rows:
+                try:
+                    ids[row.key] = await handle.resolve(row.ref_id, row.ref_name)
+                except LookupError as exc:
+                    self._finish(row, Outcome.REJECTED, str(exc.args[0]))
+            wanted = sorted(set(ids.values()))
+            upgrades = {s.supervisor: s for s in await handle.client.list_upgrades(wanted)}
+            health = {s.id: s for s in await handle.client.list_supervisors()}
         except VCenterError as exc:
             for row in rows:
-                self._finish(row, Verdict(Outcome.UNREACHABLE, str(exc)))
+                if self.journal.supervisor(row.key).outcome is None:
+                    self._finish(row, Outcome.UNREACHABLE, str(exc))
             return
         limiter = anyio.CapacityLimiter(self.plan.max_concurrent_for(handle.name))
 
-        async def check(row: SupervisorRecord) -> None:
+        async def check(row: SupervisorRecord, supervisor_id: str) -> None:
+            summary = upgrades.get(supervisor_id)
+            if summary is None:
+                self._finish(row, Outcome.REJECTED, f"Supervisor {supervisor_id} not found")
+                return
+            self.journal.resolve(
+                row.key,
+                id=supervisor_id,
+                name=row.ref_name or names.get(supervisor_id),
+                from_version=summary.current_version,
+                nodes=None,
+            )
+            row = self.journal.supervisor(row.key)
+            view = UpgradeView(
+                summary.state,
+                summary.current_version,
+                summary.available_versions,
+                summary.desired_version,
+            )
+            choice = choose(view, row.to_version)
+            if isinstance(choice, Finish):
+                self._finish(row, choice.outcome, choice.reason)
+                return
+            if isinstance(choice, Adopt):
+                self._finish(row, Outcome.IN_PROGRESS, f"already upgrading to {row.to_version}")
+                return
+            state = health.get(supervisor_id)
+            healthy = state is not None and (
+                state.config_status is ConfigStatus.RUNNING
+                and state.kubernetes_status is KubernetesStatus.READY
+            )
+            if not healthy and not self.allow_unhealthy:
+                detail = (
+                    "not listed"
+                    if state is None
+                    else (
+                        f"config_status {state.config_status.value}, "
+                        f"kubernetes_status {state.kubernetes_status.value}"
+                    )
+                )
+                self._finish(
+                    row,
+                    Outcome.UNHEALTHY_BEFORE,
+                    f"not healthy before the upgrade: {detail} (--allow-unhealthy)",
+                )
+                return
+            if not self.prechecks:
+                self._finish(row, Outcome.WOULD_UPGRADE, None)
+                return
             try:
                 async with limiter:
                     if total_limiter is None:
-                        verdict = await self._check(handle, row)
+                        outcome, reason, messages = await self._run_prechecks(handle, row)
                     else:
                         async with total_limiter:
-                            verdict = await self._check(handle, row)
+                            outcome, reason, messages = await self._run_prechecks(handle, row)
             except VCenterError as exc:
-                outcome = Outcome.REJECTED if isinstance(exc, APIError) else Outcome.UNREACHABLE
-                verdict = Verdict(outcome, str(exc))
-            self._finish(self._resolved.get(row.key, row), verdict)
+                kind = Outcome.REJECTED if isinstance(exc, APIError) else Outcome.UNREACHABLE
+                outcome, reason, messages = kind, str(exc), ()
+            self._finish(row, outcome, reason, messages)
 
         async with anyio.create_task_group() as tg:
             for row in rows:
-                tg.start_soon(check, row)
-
-    async def _check(self, handle: VCenterHandle, row: SupervisorRecord) -> Verdict:
-        inspection = await inspect_supervisor(handle, row)
-        self._resolved[row.key] = inspection.record
-        verdict = inspection.verdict
-        if verdict.adopt:
-            return Verdict(Outcome.IN_PROGRESS, f"already upgrading toward {row.to_version}")
-        if verdict.outcome is not None or inspection.record.id is None:
-            return verdict
-        if not self.prechecks:
-            return Verdict(Outcome.WOULD_UPGRADE)
-        return await self._run_prechecks(handle, row, inspection.record.id)
+                if row.key in ids:
+                    tg.start_soon(check, row, ids[row.key])
 
     async def _run_prechecks(
-        self, handle: VCenterHandle, row: SupervisorRecord, supervisor_id: str
-    ) -> Verdict:
-        await handle.client.run_prechecks(supervisor_id, row.to_version)
-        poll = max(self.settings.seconds(self.plan.defaults.poll_interval), 0.01)
-        timeout = self.settings.seconds(self.plan.defaults.upgrade_timeout)
+        self, handle: VCenterHandle, row: SupervisorRecord
+    ) -> tuple[Outcome, str | None, tuple[Message, ...]]:
+        assert row.id is not None
+        await handle.client.run_prechecks(row.id, row.to_version)
         result = None
-        with anyio.move_on_after(timeout):
-            while True:
-                await anyio.sleep(poll)
-                result = await handle.client.get_prechecks(supervisor_id, row.to_version)
-                if result is not None and result.status in _FINAL_PRECHECK:
-                    break
+        with anyio.move_on_after(self.settings.upgrade_timeout):
+            while result is None or result.status not in _FINAL_PRECHECK:
+                await anyio.sleep(self.settings.poll)
+                result = await handle.client.get_prechecks(row.id, row.to_version)
         if result is None or result.status not in _FINAL_PRECHECK:
-            return Verdict(Outcome.REJECTED, "prechecks did not finish within upgrade_timeout")
-        messages = precheck_messages(result.conditions)
+            return Outcome.REJECTED, "prechecks did not finish within upgrade_timeout", ()
+        messages = verdict_messages(result.conditions, ())
         log.info(
             "precheck_result",
             vcenter=row.vcenter,
             supervisor=row.label,
-            status=result.status.value if result.status else None,
+            severity=result.status.value if result.status else None,
         )
-        blocked = precheck_verdict(
-            messages, ignore_warnings=self._ignore_warnings(row), messages=messages
-        )
-        return blocked or Verdict(Outcome.WOULD_UPGRADE, messages=messages)
-
-    def _ignore_warnings(self, row: SupervisorRecord) -> bool:
-        wave = next(w for w in self.plan.waves if w.name == row.wave)
-        ref = wave.supervisors[row.position]
-        return self.plan.ignore_warnings_for(ref)
+        blocked = precheck_verdict(messages, ignore_warnings=row.ignore_warnings)
+        if blocked is not None:
+            return blocked[0], blocked[1], messages
+        return Outcome.WOULD_UPGRADE, None, messages
 
     def _predict(self) -> tuple[RunResult, int]:
-        """Replay each wave's threshold in plan order, as the run would meet the ERRORs."""
-        halted_any = False
-        for wave, record in zip(self.plan.waves, self.journal.waves(), strict=True):
+        """Replay each wave's gates in plan order, as the run would meet the outcomes."""
+        for wave in self.plan.waves:
             rows = self.journal.supervisors(wave.name)
-            gate = WaveGate(
-                wave=wave.name,
-                size=len(rows),
-                threshold=self.plan.threshold_for(wave),
-                max_upgrade_failures=wave.max_upgrade_failures,
-                journal=self.journal,
-            )
-            halted_at = None
-            for row in rows:
+            precheck = self.plan.threshold_for(wave)
+            failure = self.plan.failure_threshold_for(wave)
+            halt = None
+            for index, row in enumerate(rows):
                 assert row.outcome is not None
-                was_halted = gate.halted
-                gate.record(row.outcome)
-                if gate.halted and not was_halted:
-                    halted_at = row.label
-            if not gate.halted:
-                gate.evaluate()
-            status = WaveStatus.HALTED if gate.halted else WaveStatus.COMPLETED
-            halted_any = halted_any or gate.halted
-            if halted_at is not None:
-                log.warning(
-                    "wave_would_halt",
+                seen = [r.outcome for r in rows[: index + 1]]
+                decision = decision_for_outcome(
+                    at=utcnow(),
                     wave=wave.name,
-                    supervisor=halted_at,
-                    errors=gate.errors,
-                    reason=gate.halt_reason,
+                    counts=tally(len(rows), seen),
+                    outcome=row.outcome,
+                    label=row.label,
+                    messages=row.messages,
+                    precheck=precheck,
+                    failure=failure,
                 )
-            self.journal.save_wave(
-                replace(
-                    record,
-                    status=status,
-                    precheck_errors=gate.errors,
-                    upgrade_failures=gate.failures,
-                    started_at=record.started_at or utcnow(),
-                    finished_at=utcnow(),
+                if decision is not None:
+                    self.journal.add_decision(decision)
+                    if decision.verdict == "halt" and halt is None:
+                        halt = decision
+                        log.warning(
+                            "wave_would_halt",
+                            wave=wave.name,
+                            supervisor=row.label,
+                            reason=decision.reason,
+                        )
+            if halt is None:
+                closing = closing_decisions(
+                    at=utcnow(),
+                    wave=wave.name,
+                    counts=tally(len(rows), [_as_run(r.outcome) for r in rows]),
+                    precheck=precheck,
+                    failure=failure,
                 )
+                for decision in closing:
+                    self.journal.add_decision(decision)
+                halt = halting(closing)
+                if halt is not None:
+                    log.warning("wave_would_halt", wave=wave.name, reason=halt.reason)
+            status = WaveStatus.HALTED if halt is not None else WaveStatus.COMPLETED
+            self.journal.set_wave_status(
+                wave.name, status, started_at=utcnow(), finished_at=utcnow()
             )
-        outcomes = [r.outcome for r in self.journal.supervisors()]
-        if halted_any:
-            return RunResult.HALTED, ExitCode.HALTED
-        if any(o not in DRY_RUN_SUCCESS_OUTCOMES for o in outcomes):
-            return RunResult.COMPLETED_WITH_FAILURES, ExitCode.FAILURES
-        return RunResult.SUCCEEDED, ExitCode.OK
+        return run_result(
+            [w.status for w in self.journal.waves()],
+            [r.outcome for r in self.journal.supervisors()],
+            stopped=False,
+            dry_run=True,
+        )
+
+
+def _as_run(outcome: Outcome | None) -> Outcome | None:
+    """A dry-run outcome as the run's closing rule counts it (``would_upgrade`` succeeds)."""
+    return Outcome.UPGRADED if outcome is Outcome.WOULD_UPGRADE else outcome

@@ -1,294 +1,377 @@
-"""Run a plan: waves in order, the maintenance window, signals, and the final verdict.
+"""Run a plan: waves in order, approvals, the window, operator controls, signals, the end.
 
 The runner owns the run's structured concurrency: one task group holds each vCenter's
-bulk poller, the signal listener, the window clock and the waves. Stopping (first
-SIGINT/SIGTERM, or ``window.end + grace``) cancels the waves' scope only; the create calls
-and their journal writes are shielded, so what was fired is always recorded. Then every
-in-flight Supervisor is marked ``detached`` (its upgrade goes on on vCenter), everything
-never launched ``not_started``, and the report is written.
+bulk poller, the signal listener, the control watcher, the window clock and the waves.
+Stopping (first SIGINT/SIGTERM/SIGHUP, ``abort``, ``window.end + grace``, an approval
+timeout) cancels the waves' scope only; the create calls and their journal writes are
+shielded, so what was fired is always recorded. Then every Supervisor whose job may be
+running is marked ``detached``, everything never launched ``not_started``, and the
+report is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import anyio
 import structlog
 
-from fleetupgrade.journal.reporting import build_report
-from fleetupgrade.journal.rundir import RunDir
-from fleetupgrade.journal.store import (
-    Journal,
-    Phase,
-    SupervisorRecord,
-    VCenterRecord,
-    WaveRecord,
-    utcnow,
-)
-from fleetupgrade.outcomes import SUCCESS_OUTCOMES, ExitCode, Outcome, RunResult, WaveStatus
-from fleetupgrade.plan import Plan
-from fleetupgrade.report.files import write_report_files
-from fleetupgrade.report.model import Report
+from fleetupgrade.decide.gates import Decision
+from fleetupgrade.decide.result import run_result
+from fleetupgrade.errors import DuplicateSupervisor, VCenterError
+from fleetupgrade.journal.records import Phase, VCenterRecord
+from fleetupgrade.journal.store import Journal
+from fleetupgrade.outcomes import ExitCode, Outcome, RunResult, WaveStatus
+from fleetupgrade.plan import Plan, Wave
+from fleetupgrade.rollout.control import Approval, RunControl
 from fleetupgrade.rollout.fleet import VCenterHandle
-from fleetupgrade.rollout.watch import WatchLimits
-from fleetupgrade.rollout.wave import RunControl, WaveRunner, supervisor_key
-from fleetupgrade.vcenter import VCenterEndpoint
+from fleetupgrade.rollout.settings import RunSettings
+from fleetupgrade.rollout.wave import WaveRunner
+from fleetupgrade.timefmt import format_instant, utcnow
 
-log = structlog.get_logger("fleetupgrade.engine")
+log = structlog.get_logger("fleetupgrade.rollout")
+
+__all__ = ["Emit", "RunEnd", "Runner", "check_one_entry_each", "login_all"]
+
+LOGIN_CONCURRENCY = 32
+CONTROL_POLL_SECONDS = 0.5
+
+
+class Emit(Protocol):
+    """Where run events go besides the log (webhook notifications)."""
+
+    def __call__(
+        self,
+        event: str,
+        *,
+        wave: str | None = None,
+        result: str | None = None,
+        counts: Mapping[str, int] | None = None,
+        summary: str,
+    ) -> None:
+        """Queue one event; never waits, never fails."""
+
+
+def _no_emit(
+    event: str,
+    *,
+    wave: str | None = None,
+    result: str | None = None,
+    counts: Mapping[str, int] | None = None,
+    summary: str,
+) -> None:
+    del event, wave, result, counts, summary
 
 
 @dataclass(frozen=True, slots=True)
-class RunSettings:
-    """How to run: the window, and the time scale (``--simulate`` compresses plan durations)."""
+class RunEnd:
+    """How the run ended."""
 
-    ignore_window: bool = False
-    time_scale: float = 1.0
-
-    def seconds(self, value: timedelta | None) -> float:
-        """A plan duration in real seconds under this run's time scale."""
-        return 0.0 if value is None else value.total_seconds() * self.time_scale
+    result: RunResult
+    exit_code: int
+    finished_at: datetime
 
 
-def initialise_journal(journal: Journal, plan: Plan) -> None:
-    """Write the plan's waves, Supervisors and vCenters into a new (or resumed) journal."""
-    waves = []
-    supervisors = []
-    for position, wave in enumerate(plan.waves):
-        threshold = plan.threshold_for(wave)
-        waves.append(
-            WaveRecord(
-                position=position,
-                name=wave.name,
-                threshold_kind=threshold.kind,
-                threshold_limit=str(threshold.limit),
-            )
-        )
-        for index, ref in enumerate(wave.supervisors):
-            supervisors.append(
-                SupervisorRecord(
-                    key=supervisor_key(wave.name, ref),
-                    wave=wave.name,
-                    position=index,
-                    vcenter=ref.vcenter,
-                    ref_id=ref.id,
-                    ref_name=ref.name,
-                    to_version=plan.desired_version_for(ref),
-                )
-            )
-    vcenters = [VCenterRecord(name=v.name, url=v.url) for v in plan.vcenters]
-    journal.initialise(waves, supervisors, vcenters)
+async def login_all(fleet: Mapping[str, VCenterHandle]) -> None:
+    """Log in to every vCenter at once (bounded); failures are remembered per handle."""
+    limiter = anyio.CapacityLimiter(LOGIN_CONCURRENCY)
+
+    async def one(handle: VCenterHandle) -> None:
+        async with limiter:
+            # A failure is logged by the handle; its Supervisors end unreachable.
+            with contextlib.suppress(VCenterError):
+                await handle.ensure_ready()
+
+    async with anyio.create_task_group() as tg:
+        for handle in fleet.values():
+            tg.start_soon(one, handle)
 
 
-def verdict_of(journal: Journal, *, stopped: bool) -> tuple[RunResult, int]:
-    """The run's result and exit code (DESIGN §1 precedence: 4, 3, 1, 0)."""
-    waves = journal.waves()
-    rows = journal.supervisors()
-    if stopped or any(w.status is WaveStatus.STOPPED for w in waves):
-        return RunResult.STOPPED, ExitCode.STOPPED
-    if any(w.status is WaveStatus.HALTED for w in waves):
-        return RunResult.HALTED, ExitCode.HALTED
-    if any(r.outcome not in SUCCESS_OUTCOMES for r in rows):
-        return RunResult.COMPLETED_WITH_FAILURES, ExitCode.FAILURES
-    return RunResult.SUCCEEDED, ExitCode.OK
+async def check_one_entry_each(journal: Journal, fleet: Mapping[str, VCenterHandle]) -> None:
+    """Two plan entries that designate the same Supervisor stop the run before any create."""
+    seen: dict[tuple[str, str], str] = {}
+    clashes: list[str] = []
+    for row in journal.supervisors():
+        handle = fleet[row.vcenter]
+        try:
+            supervisor_id = row.id or await handle.resolve(row.ref_id, row.ref_name)
+        except (LookupError, VCenterError):
+            continue  # reported as this entry's outcome later
+        entry = f"wave {row.wave!r} entry {row.position + 1} ({_ref(row.ref_id, row.ref_name)})"
+        other = seen.setdefault((row.vcenter, supervisor_id), entry)
+        if other != entry:
+            clashes.append(f"{other} and {entry} both designate {row.vcenter}/{supervisor_id}")
+    if clashes:
+        raise DuplicateSupervisor("; ".join(clashes))
+
+
+def _ref(ref_id: str | None, ref_name: str | None) -> str:
+    return f"id {ref_id}" if ref_id is not None else f"name {ref_name}"
 
 
 @dataclass(slots=True)
 class Runner:
-    """Executes a plan into a run directory; returns the final report."""
+    """Executes (or resumes) a plan into its journal; returns how it ended."""
 
     plan: Plan
-    run_dir: RunDir
     journal: Journal
-    endpoints: Mapping[str, VCenterEndpoint]
+    fleet: Mapping[str, VCenterHandle]
     settings: RunSettings
+    write_report: Callable[[], object]
+    emit: Emit = _no_emit
+    pre_approved: frozenset[str] = frozenset()
+    control: RunControl = field(default_factory=RunControl)
+    learned: list[tuple[int | None, float]] = field(default_factory=list)
 
-    async def run(self) -> Report:
-        """Run (or resume) to the end, a halt or a stop; always leaves a final report."""
-        plan = self.plan
-        control = RunControl()
-        poll = max(self.settings.seconds(plan.defaults.poll_interval), 0.01)
-        fleet = {
-            name: VCenterHandle(name, endpoint, poll) for name, endpoint in self.endpoints.items()
-        }
-        base = {v.name: v for v in self.journal.vcenters()}
-        limits = WatchLimits(
-            upgrade_timeout=self.settings.seconds(plan.defaults.upgrade_timeout),
-            stall_timeout=self.settings.seconds(plan.defaults.stall_timeout),
-        )
-        total = plan.defaults.max_concurrent_total
-        total_limiter = anyio.CapacityLimiter(total) if total > 0 else None
-        stop_requested = False
-        waves_scope = anyio.CancelScope()
-
-        def stop(reason: str) -> None:
-            nonlocal stop_requested
-            stop_requested = True
-            control.close_launches(reason)
-            waves_scope.cancel()
-
-        log.info("run_started", plan=plan.name, waves=len(plan.waves))
-        self._write_report()  # a run killed in its first wave still leaves a readable report
-        # The signal listener outlives everything else, logout and final report included, so
-        # that a second signal always means "exit now" and never the default kill.
+    async def run(self) -> RunEnd:
+        """Run to the end, a halt or a stop; always leaves a final journal state."""
+        plan, control = self.plan, self.control
+        self.emit("run_started", summary=f"run of plan {plan.name} started")
+        self.write_report()  # a run killed in its first wave still leaves a readable report
         async with anyio.create_task_group() as guard:
-            guard.start_soon(_listen_for_signals, stop)
+            guard.start_soon(_listen_for_signals, control.stop)
             try:
                 async with AsyncExitStack() as clients, anyio.create_task_group() as services:
-                    for handle in fleet.values():
+                    for handle in self.fleet.values():
                         await clients.enter_async_context(handle.client)
-                        await services.start(_serve_poller, handle)
-                    with waves_scope:
+                        services.start_soon(handle.poller.run)
+                    services.start_soon(self._watch_controls)
+                    await login_all(self.fleet)
+                    await check_one_entry_each(self.journal, self.fleet)
+                    with control.waves_scope:
                         if plan.window is not None and not self.settings.ignore_window:
                             await self._wait_for_window(plan.window.start)
-                            services.start_soon(self._close_window, control, stop)
-                        await self._run_waves(fleet, control, total_limiter, limits)
+                            services.start_soon(self._close_window)
+                        await self._run_waves()
                     services.cancel_scope.cancel()
             finally:
-                self._save_counters(fleet, base)
-            stopped = stop_requested or control.launches_closed is not None
-            report = self._finish(stopped=stopped and self._unfinished())
+                self._save_counters()
+            end = self._finish()
             guard.cancel_scope.cancel()
-        return report
+        return end
+
+    # -- waiting ------------------------------------------------------------------------
+    async def _sleep_waiting(self, seconds: float, kind: str, **keys: str) -> None:
+        until = format_instant(utcnow() + timedelta(seconds=seconds))
+        self.journal.set_meta(waiting={"kind": kind, "until": until, **keys})
+        try:
+            await anyio.sleep(seconds)
+        finally:
+            self.journal.set_meta(waiting=None)
 
     async def _wait_for_window(self, start: datetime) -> None:
         delay = (start - utcnow()).total_seconds()
         if delay > 0:
-            log.info("window_waiting", start=start.isoformat(), seconds=round(delay))
-            await anyio.sleep(delay)
+            log.info("window_waiting", start=format_instant(start), seconds=round(delay))
+            await self._sleep_waiting(delay, "window")
             log.info("window_opened")
 
-    async def _close_window(self, control: RunControl, stop: Callable[[str], None]) -> None:
+    async def _close_window(self) -> None:
         window = self.plan.window
         assert window is not None
         await anyio.sleep(max(0.0, (window.end - utcnow()).total_seconds()))
-        log.warning("window_closed", end=window.end.isoformat())
-        control.close_launches(f"maintenance window closed at {window.end.isoformat()}")
+        log.warning("window_closed", end=format_instant(window.end))
+        self.control.close_window(f"maintenance window closed at {format_instant(window.end)}")
         await anyio.sleep(self.settings.seconds(window.grace))
         log.warning("window_grace_over", grace_seconds=self.settings.seconds(window.grace))
-        stop("maintenance window grace period is over")
+        self.journal.add_history("stopped", reason="maintenance window closed (grace over)")
+        self.control.stop("maintenance window closed")
 
-    async def _run_waves(
-        self,
-        fleet: Mapping[str, VCenterHandle],
-        control: RunControl,
-        total_limiter: anyio.CapacityLimiter | None,
-        limits: WatchLimits,
-    ) -> None:
+    async def _watch_controls(self) -> None:
+        """Act on operator commands written into the journal by other processes."""
+        while True:
+            for command in self.journal.controls(pending_only=True):
+                self._apply(command.command, command.wave, command.by, command.reason)
+                self.journal.mark_control_handled(command.seq)
+                self.journal.add_history(command.command, by=command.by, reason=command.reason)
+                log.warning(
+                    "control_received",
+                    wave=command.wave,
+                    reason=f"{command.command} by {command.by}"
+                    + (f": {command.reason}" if command.reason else ""),
+                )
+            await anyio.sleep(CONTROL_POLL_SECONDS)
+
+    def _apply(self, command: str, wave: str | None, by: str, reason: str | None) -> None:
+        if command == "pause":
+            self.control.pause(by)
+            self.journal.set_meta(waiting={"kind": "pause", "by": by})
+        elif command == "continue":
+            self.control.resume()
+            self.journal.set_meta(waiting=None)
+        elif command == "abort":
+            self.control.stop(f"aborted by {by}: {reason or 'no reason given'}")
+        elif command in ("approve", "reject") and wave is not None:
+            self.control.answer(wave, Approval(command == "approve", by, reason))
+
+    async def _await_approval(self, wave: Wave) -> Approval | None:
+        """Wait for an approval of ``wave`` (None: the approval timed out)."""
+        name = wave.name
+        if name in self.pre_approved:
+            return Approval(True, "run --approve")
+        self.journal.set_wave_status(name, WaveStatus.AWAITING_APPROVAL)
+        self.journal.set_meta(waiting={"kind": "approval", "wave": name})
+        log.warning("wave_awaiting_approval", wave=name)
+        self.emit("wave_awaiting_approval", wave=name, summary=f"wave {name} awaits approval")
+        timeout = self.settings.seconds(self.plan.defaults.approval_timeout)
+        with anyio.move_on_after(timeout if timeout > 0 else float("inf")):
+            while name not in self.control.approvals:
+                await self.control.wait_changed()
+        self.journal.set_meta(waiting=None)
+        return self.control.approvals.get(name)
+
+    # -- waves --------------------------------------------------------------------------
+    async def _run_waves(self) -> None:
         records = {w.name: w for w in self.journal.waves()}
         for index, wave in enumerate(self.plan.waves):
             status = records[wave.name].status
             if status is WaveStatus.HALTED:
                 return
-            if status is WaveStatus.COMPLETED:
+            if status is WaveStatus.COMPLETED and not self._in_doubt(wave.name):
                 continue
-            runner = WaveRunner(
+            if self.plan.requires_approval(wave) and status is not WaveStatus.RUNNING:
+                answer = await self._await_approval(wave)
+                if answer is None:
+                    self.journal.add_history("stopped", reason=f"approval of {wave.name} timed out")
+                    self.control.stop(f"approval of wave {wave.name} timed out")
+                    return
+                if not answer.approved:
+                    self._reject(wave, answer)
+                    return
+                self.journal.add_history("approved", by=answer.by, reason=wave.name)
+            self.emit("wave_started", wave=wave.name, summary=f"wave {wave.name} started")
+            finished = await WaveRunner(
                 plan=self.plan,
                 wave=wave,
                 journal=self.journal,
-                fleet=fleet,
-                control=control,
-                total_limiter=total_limiter,
-                limits=limits,
-            )
-            finished = await runner.run()
-            self._write_report()
-            if finished.status is WaveStatus.HALTED:
-                log.warning("later_waves_skipped", halted_wave=wave.name)
+                fleet=self.fleet,
+                settings=self.settings,
+                control=self.control,
+                total_limiter=self.settings.fleet_limiter(),
+                learned=self.learned,
+                on_halt=self._halted,
+            ).run()
+            self.journal.checkpoint()
+            self.write_report()
+            self.emit("wave_finished", wave=wave.name, summary=f"wave {wave.name} {finished}")
+            if finished is not WaveStatus.COMPLETED:
+                log.warning("later_waves_skipped", wave=wave.name)
                 return
-            is_last = index == len(self.plan.waves) - 1
-            if wave.pause_after is not None and not is_last:
+            if wave.pause_after is not None and index < len(self.plan.waves) - 1:
                 pause = self.settings.seconds(wave.pause_after)
                 log.info("wave_pause", wave=wave.name, seconds=pause)
-                await anyio.sleep(pause)
+                await self._sleep_waiting(pause, "pause_after", wave=wave.name)
 
-    def _unfinished(self) -> bool:
-        return any(r.phase is not Phase.DONE for r in self.journal.supervisors())
+    def _in_doubt(self, wave: str) -> bool:
+        return any(r.in_doubt for r in self.journal.supervisors(wave))
 
-    def _finish(self, *, stopped: bool) -> Report:
-        """Mark what is left, decide the result, write the final report."""
-        halted = any(w.status is WaveStatus.HALTED for w in self.journal.waves())
-        for row in self.journal.supervisors():
-            if row.phase is Phase.DONE:
-                continue
-            if row.phase is not Phase.PENDING:
-                outcome, reason = (
-                    Outcome.DETACHED,
-                    "still upgrading on vCenter when the run stopped",
-                )
-            elif row.outcome is Outcome.NOT_STARTED and row.reason:
-                outcome, reason = Outcome.NOT_STARTED, row.reason
-            else:
-                outcome = Outcome.NOT_STARTED
-                reason = "an earlier wave halted" if halted and not stopped else "the run stopped"
-            self.journal.save(replace(row, outcome=outcome, reason=reason))
-        for wave in self.journal.waves():
-            if wave.status is None:
+    def _halted(self, decision: Decision) -> None:
+        self.emit(
+            "wave_halted",
+            wave=decision.wave,
+            summary=f"wave {decision.wave} halted: {decision.reason}",
+        )
+
+    def _reject(self, wave: Wave, answer: Approval) -> None:
+        reason = f"rejected by {answer.by}: {answer.reason or 'no reason given'}"
+        size = len(wave.supervisors)
+        self.journal.add_decision(
+            Decision(
+                at=utcnow(),
+                wave=wave.name,
+                rule="approval",
+                errors=0,
+                failures=0,
+                size=size,
+                limit="approval",
+                verdict="rejected",
+                reason=reason,
+            )
+        )
+        self.journal.add_history("rejected", by=answer.by, reason=answer.reason)
+        for row in self.journal.supervisors(wave.name):
+            if row.phase is Phase.PENDING:
+                self.journal.mark_not_started(row.key, f"wave {wave.name} {reason}")
+        self.journal.set_wave_status(wave.name, WaveStatus.HALTED, finished_at=utcnow())
+        log.warning("wave_halted", wave=wave.name, reason=reason)
+        self.emit("wave_halted", wave=wave.name, summary=f"wave {wave.name} {reason}")
+
+    # -- the end ------------------------------------------------------------------------
+    def _finish(self) -> RunEnd:
+        """Mark what is left, decide the result, record it."""
+        journal = self.journal
+        halted = any(w.status is WaveStatus.HALTED for w in journal.waves())
+        stopped = self.control.stop_reason is not None or self.control.window_closed is not None
+        for row in journal.supervisors():
+            if row.phase in (Phase.INTENT, Phase.LAUNCHED):
+                journal.mark_detached(row.key, "still upgrading on vCenter when the run stopped")
+            elif row.phase is Phase.PENDING and row.outcome is None:
+                why = "an earlier wave halted" if halted and not stopped else "the run stopped"
+                journal.mark_not_started(row.key, why)
+        for wave in journal.waves():
+            if wave.status in (None, WaveStatus.RUNNING, WaveStatus.AWAITING_APPROVAL):
                 started = wave.started_at is not None
                 status = WaveStatus.STOPPED if started else WaveStatus.NOT_STARTED
-                self.journal.save_wave(replace(wave, status=status))
-        result, code = verdict_of(self.journal, stopped=stopped)
+                journal.set_wave_status(wave.name, status, finished_at=wave.finished_at)
+        rows = journal.supervisors()
+        doubt = any(r.in_doubt for r in rows)
+        result, code = run_result(
+            [w.status for w in journal.waves()],
+            [r.outcome for r in rows],
+            stopped=self.control.stop_reason is not None or doubt,
+        )
+        if result is RunResult.STOPPED and self.control.stop_reason:
+            journal.add_history("stopped", reason=self.control.stop_reason)
         finished_at = utcnow()
-        self.journal.set_meta(
-            result=result.value, exit_code=code, finished_at=finished_at.isoformat()
+        journal.set_meta(result=result.value, exit_code=code, finished_at=finished_at.isoformat())
+        journal.checkpoint()
+        counts: dict[str, int] = {}
+        for row in rows:
+            key = (row.outcome or Outcome.NOT_STARTED).value
+            counts[key] = counts.get(key, 0) + 1
+        log.log(
+            30 if code else 20, "run_finished", result=result.value, exit_code=code, counts=counts
         )
-        report = self._write_report(finished_at=finished_at, result=result, exit_code=code)
-        log.info("run_finished", outcome=result.value, exit_code=code, **report.totals)
-        return report
-
-    def _write_report(
-        self,
-        *,
-        finished_at: datetime | None = None,
-        result: RunResult | None = None,
-        exit_code: int | None = None,
-    ) -> Report:
-        report = build_report(
-            self.journal,
-            plan_name=self.plan.name,
-            plan_path=self.plan.path,
-            finished_at=finished_at,
-            result=result,
-            exit_code=exit_code,
+        event = "run_stopped" if result is RunResult.STOPPED else "run_finished"
+        self.emit(
+            event,
+            result=result.value,
+            counts=counts,
+            summary=f"plan {self.plan.name}: {result.value}",
         )
-        write_report_files(report, self.run_dir.path)
-        return report
+        return RunEnd(result, code, finished_at)
 
-    def _save_counters(
-        self, fleet: Mapping[str, VCenterHandle], base: Mapping[str, VCenterRecord]
-    ) -> None:
-        for name, handle in fleet.items():
-            counters = handle.client.counters
-            before = base.get(name) or VCenterRecord(name=name, url=handle.endpoint.url)
-            self.journal.save_vcenter_counters(
-                replace(
-                    before,
-                    requests=before.requests + counters.requests,
-                    retries=before.retries + counters.retries,
-                    errors=before.errors + counters.errors,
+    def _save_counters(self) -> None:
+        for name, handle in self.fleet.items():
+            c = handle.client.counters
+            self.journal.add_vcenter_counters(
+                VCenterRecord(
+                    name,
+                    handle.endpoint.url,
+                    c.requests,
+                    c.retries,
+                    c.errors,
+                    c.paced_waits,
+                    c.breaker_opens,
                 )
             )
-
-
-async def _serve_poller(
-    handle: VCenterHandle, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-) -> None:
-    task_status.started()
-    await handle.poller.run()
 
 
 async def _listen_for_signals(stop: Callable[[str], None]) -> None:
-    """First SIGINT/SIGTERM: stop gracefully. Second: exit at once (the journal is consistent)."""
-    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    """First SIGINT/SIGTERM/SIGHUP: stop gracefully. Second: exit at once (journal consistent)."""
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async for signum in signals:
             name = signal.Signals(signum).name
-            log.warning("stop_requested", signal=name)
+            log.warning("stop_requested", reason=f"signal {name}")
             stop(f"run stopped by {name}")
             break
         async for signum in signals:
-            log.error("stop_forced", signal=signal.Signals(signum).name)
+            log.error("stop_forced", reason=f"signal {signal.Signals(signum).name}")
             os._exit(ExitCode.STOPPED)

@@ -1,41 +1,53 @@
-"""One Supervisor's life in a run: resolve, decide, fire once, watch, record.
+"""One Supervisor's life in a run: decide, fire once, watch, check health, record.
 
-The order of journal writes is the crash-safety contract of DESIGN §4: the intent is
-committed before the create request leaves, the task id as soon as vCenter answers, the
-outcome as soon as it is known. A Supervisor found in phase ``intent`` (a run died between
-the two writes) is reconciled with vCenter's own state before anything else, and is never
-fired twice.
+The order of journal writes is the crash-safety contract (docs/design.md, "Crash
+safety"): the intent is committed before the create request leaves, the task id as soon
+as vCenter answers, the outcome as soon as it is known. A create whose answer is lost is
+settled with vCenter before anything else: a job found is followed; a job proven absent
+is sent again (bounded attempts, each its own intent); a doubt that cannot be settled
+keeps the Supervisor — and its slot, and its wave's verdict — until it is, or the run
+stops (then it is ``detached`` and ``--resume`` settles it).
 """
 
 from __future__ import annotations
 
 import os
+import random
 import signal
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import anyio
 import structlog
 
-from fleetupgrade.decide.classify import RUNNING_TASK_STATES, Verdict
+from fleetupgrade.decide.admission import Admission
+from fleetupgrade.decide.classify import RUNNING_TASK_STATES, JobEnd, finished_job, needs_messages
+from fleetupgrade.decide.launch import Adopt, Finish, Launch, UpgradeView, choose
 from fleetupgrade.errors import (
     APIError,
     AuthenticationError,
     CreateOutcomeUnknown,
     UpgradeJobNotCreated,
+    UpgradeJobRejected,
     VCenterError,
     VCenterUnreachable,
 )
-from fleetupgrade.journal.store import Journal, Phase, SupervisorRecord, utcnow
-from fleetupgrade.outcomes import Outcome
+from fleetupgrade.journal.records import Phase, SupervisorRecord
+from fleetupgrade.journal.store import Journal
+from fleetupgrade.outcomes import Message, Outcome
 from fleetupgrade.rollout.fleet import VCenterHandle
-from fleetupgrade.rollout.inspect import inspect_supervisor
-from fleetupgrade.rollout.watch import WatchLimits, wait_job_done
+from fleetupgrade.rollout.watch import HealthWatch, TimedOut, WatchLimits, wait_job_end
+from fleetupgrade.timefmt import utcnow
+from fleetupgrade.vcenter import UpgradeInfo
 
-log = structlog.get_logger("fleetupgrade.engine")
+log = structlog.get_logger("fleetupgrade.rollout")
+
+__all__ = ["CRASH_AT_ENV", "MAX_CREATE_ATTEMPTS", "SupervisorContext", "run_supervisor"]
 
 CRASH_AT_ENV = "FLEETUPGRADE_TEST_CRASH_AT"
 """Fault injection for the crash-safety tests: SIGKILL ourselves at a named point."""
+
+MAX_CREATE_ATTEMPTS = 3
 
 
 def crash_point(name: str) -> None:
@@ -44,169 +56,273 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-class NotLaunched(Exception):
-    """The Supervisor must not be launched now (wave halted, window closed, run stopping)."""
+@dataclass(frozen=True, slots=True)
+class SupervisorContext:
+    """What a Supervisor needs from its run and wave (read-only values and callbacks)."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-@dataclass(slots=True)
-class SupervisorJob:
-    """Drives one Supervisor's record through the phases; returns its final record."""
-
-    record: SupervisorRecord
-    handle: VCenterHandle
     journal: Journal
-    ignore_warnings: bool
-    limits: WatchLimits
+    handle: VCenterHandle
+    poll: float
+    upgrade_timeout: float
+    stall_timeout: float
+    health_timeout: float
+    create_deadline: float
+    launch_block: Callable[[], str | None]  # why nothing may be fired now (None: go)
+    admit: Callable[[SupervisorRecord], Admission]  # window-fit admission
 
-    def _save(self, **changes: object) -> None:
-        self.record = replace(self.record, **changes)  # type: ignore[arg-type]
-        self.journal.save(self.record)
 
-    def finish(self, verdict: Verdict) -> SupervisorRecord:
-        """Commit the outcome; ``detached``/``not_started`` keep their phase for --resume."""
-        assert verdict.outcome is not None
-        resumable = verdict.outcome in (Outcome.DETACHED, Outcome.NOT_STARTED)
-        self._save(
-            phase=self.record.phase if resumable else Phase.DONE,
-            outcome=verdict.outcome,
-            reason=verdict.reason,
-            messages=verdict.messages or self.record.messages,
-            finished_at=None if resumable else utcnow(),
-        )
-        log.info(
-            "supervisor_finished",
-            outcome=verdict.outcome.value,
-            reason=verdict.reason,
-            task_id=self.record.task_id,
-        )
-        for message in verdict.messages:
-            if message.severity == "INFO":
-                continue
-            log.info(
+async def run_supervisor(ctx: SupervisorContext, key: str) -> SupervisorRecord:
+    """Take one Supervisor as far as it goes; returns its row as it then stands."""
+    journal = ctx.journal
+    try:
+        await ctx.handle.ensure_ready()
+    except VCenterError as exc:
+        return _unreachable(ctx, key, exc)
+    row = journal.supervisor(key)
+    try:
+        if row.phase is Phase.INTENT:
+            await _settle_doubt(ctx, row)
+        row = journal.supervisor(key)
+        if row.phase is Phase.PENDING:
+            await _decide_and_fire(ctx, row)
+        row = journal.supervisor(key)
+        if row.phase is Phase.LAUNCHED:
+            await _follow(ctx, row)
+    except VCenterError as exc:
+        return _unreachable(ctx, key, exc)
+    return journal.supervisor(key)
+
+
+def _unreachable(ctx: SupervisorContext, key: str, exc: VCenterError) -> SupervisorRecord:
+    row = ctx.journal.supervisor(key)
+    if row.phase is Phase.PENDING:
+        outcome = Outcome.REJECTED if isinstance(exc, APIError) else Outcome.UNREACHABLE
+        _finish(ctx, row, outcome, str(exc))
+    # A job may exist: the row stays in doubt; the run's end marks it detached.
+    return ctx.journal.supervisor(key)
+
+
+def _finish(
+    ctx: SupervisorContext,
+    row: SupervisorRecord,
+    outcome: Outcome,
+    reason: str | None,
+    messages: Sequence[Message] = (),
+) -> None:
+    kept = tuple(messages)
+    ctx.journal.mark_done(row.key, outcome, reason, kept)
+    level = log.info if outcome in (Outcome.UPGRADED, Outcome.ALREADY_CURRENT) else log.warning
+    level("supervisor_finished", outcome=outcome.value, reason=reason, task_id=row.task_id)
+    for message in kept:
+        if message.severity != "INFO":
+            log.warning(
                 "precheck_result",
                 severity=message.severity,
                 message_id=message.id,
                 text=message.text,
             )
-        return self.record
 
-    async def run(self, may_launch: Callable[[], None]) -> SupervisorRecord:
-        """Take the Supervisor as far as it goes; ``may_launch()`` raises NotLaunched to refuse."""
+
+async def _read_view(ctx: SupervisorContext, supervisor_id: str) -> UpgradeView:
+    """The Supervisor's upgrade state from the next bulk round (retried while it fails)."""
+    while True:
+        seen = await ctx.handle.poller.read_upgrade(supervisor_id)
+        if seen.error is None:
+            break
+        await anyio.sleep(ctx.poll)
+    summary = seen.upgrades.get(supervisor_id)
+    if summary is None:
+        raise LookupError(f"Supervisor {supervisor_id} not found on {ctx.handle.name}")
+    return UpgradeView(
+        summary.state,
+        summary.current_version,
+        summary.available_versions,
+        summary.desired_version,
+    )
+
+
+async def _decide_and_fire(ctx: SupervisorContext, row: SupervisorRecord) -> None:
+    journal = ctx.journal
+    block = ctx.launch_block()
+    if block is not None:
+        _not_started(ctx, row, block)
+        return
+    try:
+        supervisor_id = await ctx.handle.resolve(row.ref_id, row.ref_name)
+        view = await _read_view(ctx, supervisor_id)
+    except LookupError as exc:
+        _finish(ctx, row, Outcome.REJECTED, str(exc.args[0]))
+        return
+    names = await _names_or_empty(ctx)
+    journal.resolve(
+        row.key,
+        id=supervisor_id,
+        name=row.ref_name or names.get(supervisor_id),
+        from_version=view.current_version,
+        nodes=row.control_plane_nodes,
+    )
+    row = journal.supervisor(row.key)
+    choice = choose(view, row.to_version)
+    if isinstance(choice, Finish):
+        _finish(ctx, row, choice.outcome, choice.reason)
+        return
+    if isinstance(choice, Adopt):
+        await _adopt(ctx, row, choice.reason)
+        return
+    assert isinstance(choice, Launch)
+    await _create(ctx, row)
+
+
+async def _names_or_empty(ctx: SupervisorContext) -> dict[str, str]:
+    try:
+        return await ctx.handle.names()
+    except VCenterError:
+        return {}
+
+
+def _not_started(ctx: SupervisorContext, row: SupervisorRecord, reason: str) -> None:
+    ctx.journal.mark_not_started(row.key, reason)
+    log.info("supervisor_finished", outcome=Outcome.NOT_STARTED.value, reason=reason)
+
+
+async def _adopt(ctx: SupervisorContext, row: SupervisorRecord, reason: str) -> None:
+    assert row.id is not None
+    tasks = await ctx.handle.client.list_upgrade_tasks(row.id)
+    running = sorted(t for t, info in tasks.items() if info.status in RUNNING_TASK_STATES)
+    task_id = running[-1] if running else None
+    ctx.journal.mark_launched(row.key, task_id=task_id, started_at=utcnow(), adopted=True)
+    log.info("upgrade_adopted", task_id=task_id, reason=reason)
+
+
+async def _create(ctx: SupervisorContext, row: SupervisorRecord) -> None:
+    """Fire the job; re-send only after vCenter proved the previous attempt made no job."""
+    journal = ctx.journal
+    assert row.id is not None
+    admission = ctx.admit(row)
+    if not admission.admitted:
+        _not_started(ctx, row, admission.reason or "refused by window-fit admission")
+        return
+    why_not: list[str] = []
+    while True:
+        row = journal.supervisor(row.key)
+        if row.attempts >= MAX_CREATE_ATTEMPTS:
+            _finish(
+                ctx,
+                row,
+                Outcome.UNREACHABLE,
+                f"{'; '.join(why_not)}: no job created after {row.attempts} attempts",
+            )
+            return
+        block = ctx.launch_block()
+        if block is not None:
+            _not_started(ctx, row, block)
+            return
+        attempt = journal.mark_intent(row.key)
+        outcome = await _send_create(ctx, row, attempt)
+        if outcome is None:
+            return  # launched, adopted, finished, or still in doubt at the run's stop
+        why_not.append(outcome)
+        await anyio.sleep(ctx.poll * (1 + random.random()))  # noqa: S311 - jitter
+
+
+async def _send_create(ctx: SupervisorContext, row: SupervisorRecord, attempt: int) -> str | None:
+    """One attempt; returns why no job was made (to try again), or None when settled."""
+    journal = ctx.journal
+    assert row.id is not None
+    crash_point("before_create")
+    task_id: str | None = None
+    with anyio.CancelScope(shield=True), anyio.move_on_after(ctx.create_deadline):
         try:
-            await self.handle.ensure_ready()
-            if self.record.phase is Phase.INTENT:
-                await self._reconcile()
-            if self.record.phase is Phase.PENDING:
-                verdict = await self._decide(may_launch)
-                if verdict is not None:
-                    return self.finish(verdict)
-            return self.finish(await self._watch())
-        except NotLaunched as exc:
-            return self.finish(Verdict(Outcome.NOT_STARTED, exc.reason))
-        except _Refused as exc:
-            rejected = isinstance(exc.cause, APIError)
-            outcome = Outcome.REJECTED if rejected else Outcome.UNREACHABLE
-            return self.finish(Verdict(outcome, f"vCenter refused the job: {exc.cause}"))
+            task_id = await ctx.handle.client.create_upgrade_job(
+                row.id, row.to_version, ignore_precheck_warnings=row.ignore_warnings
+            )
+        except UpgradeJobRejected as exc:
+            if exc.in_progress and attempt > 1:
+                journal.mark_no_job(row.key, "in progress: the earlier attempt started it")
+                await _adopt(ctx, journal.supervisor(row.key), "an earlier attempt's job")
+                return None
+            journal.mark_no_job(row.key, f"refused: {exc}")
+            _finish(
+                ctx,
+                journal.supervisor(row.key),
+                Outcome.REJECTED,
+                f"vCenter refused the job: {exc}",
+            )
+            return None
+        except (UpgradeJobNotCreated, VCenterUnreachable, AuthenticationError) as exc:
+            journal.mark_no_job(row.key, str(exc))
+            log.warning("create_retry", attempt=attempt, reason=str(exc))
+            return str(exc)
         except CreateOutcomeUnknown as exc:
-            return self.finish(
-                Verdict(Outcome.DETACHED, f"{exc}; --resume reconciles with vCenter")
+            log.warning("create_outcome_unknown", attempt=attempt, reason=str(exc))
+    if task_id is None:
+        # Cut off by the deadline, or unknown: settle with vCenter before anything else.
+        return await _settle_doubt(ctx, journal.supervisor(row.key))
+    crash_point("after_create")
+    journal.mark_launched(row.key, task_id=task_id, started_at=utcnow())
+    log.info("upgrade_job_created", task_id=task_id, to_version=row.to_version, attempt=attempt)
+    return None
+
+
+async def _settle_doubt(ctx: SupervisorContext, row: SupervisorRecord) -> str | None:
+    """A create may have made a job: ask vCenter until it is known (the run may stop us)."""
+    assert row.id is not None
+    assert row.intent_at is not None
+    while True:
+        try:
+            found = await ctx.handle.client.reconcile_create(
+                row.id, row.to_version, since=row.intent_at
             )
         except VCenterError as exc:
-            if self.record.phase is Phase.PENDING:
-                outcome = Outcome.REJECTED if isinstance(exc, APIError) else Outcome.UNREACHABLE
-                return self.finish(Verdict(outcome, str(exc)))
-            return self.finish(
-                Verdict(Outcome.DETACHED, f"lost track of the job: {exc}; --resume follows it")
-            )
-
-    async def _decide(self, may_launch: Callable[[], None]) -> Verdict | None:
-        """Read the state; finish, adopt, or create the job. None: a job is now running."""
-        may_launch()
-        try:
-            inspection = await inspect_supervisor(self.handle, self.record)
-        except APIError as exc:
-            return Verdict(Outcome.REJECTED, str(exc))
-        self.record = inspection.record
-        self.journal.save(self.record)
-        verdict = inspection.verdict
-        if verdict.outcome is not None or self.record.id is None:
-            return verdict
-        resolved = self.record.id
-        if verdict.adopt:
-            tasks = await self.handle.client.list_upgrade_tasks(resolved)
-            running = [t for t, i in tasks.items() if i.status in RUNNING_TASK_STATES]
-            task_id = running[0] if running else None
-            self._save(phase=Phase.LAUNCHED, task_id=task_id, started_at=utcnow())
-            log.info("upgrade_adopted", task_id=task_id)
-            return None
-        may_launch()
-        await self._create(resolved)
-        return None
-
-    async def _create(self, supervisor_id: str) -> None:
-        """Fire the job exactly once; the create and its journal writes are shielded."""
-        with anyio.CancelScope(shield=True):
-            self._save(phase=Phase.INTENT, intent_at=utcnow())
-            crash_point("before_create")
-            try:
-                task_id = await self.handle.client.create_upgrade_job(
-                    supervisor_id,
-                    self.record.to_version,
-                    ignore_precheck_warnings=self.ignore_warnings,
-                )
-            except CreateOutcomeUnknown:
-                # vCenter could not be re-read: a job may exist. Stay in INTENT so that
-                # --resume reconciles it, and never fire again in this run.
-                raise
-            except (APIError, UpgradeJobNotCreated, VCenterUnreachable, AuthenticationError) as exc:
-                # The client's contract: any other error means this call created no job.
-                self._save(phase=Phase.PENDING, intent_at=None)
-                raise _Refused(exc) from exc
-            crash_point("after_create")
-            self._save(phase=Phase.LAUNCHED, task_id=task_id, started_at=utcnow())
-            log.info("upgrade_job_created", task_id=task_id, to_version=self.record.to_version)
-
-    async def _reconcile(self) -> None:
-        """A previous run may have fired: ask vCenter before anything else."""
-        assert self.record.id is not None
-        assert self.record.intent_at is not None
-        found = await self.handle.client.reconcile_create(
-            self.record.id, self.record.to_version, since=self.record.intent_at
-        )
-        if not found.job_found:
-            log.info("reconciled_no_job", reason=found.describe())
-            self._save(phase=Phase.PENDING, intent_at=None)
-        else:
+            log.warning("reconcile_unknown", reason=str(exc))
+            await anyio.sleep(ctx.poll)
+            continue
+        if found.job_found:
             log.info("reconciled_job_found", task_id=found.task_id, reason=found.describe())
-            self._save(
-                phase=Phase.LAUNCHED, task_id=found.task_id, started_at=self.record.intent_at
-            )
-
-    async def _watch(self) -> Verdict:
-        record = self.record
-        assert record.id is not None
-        assert record.started_at is not None
-        crash_point("watching")
-        return await wait_job_done(
-            self.handle,
-            self.journal,
-            key=record.key,
-            supervisor_id=record.id,
-            task_id=record.task_id,
-            desired=record.to_version,
-            ignore_warnings=self.ignore_warnings,
-            started_at=record.started_at,
-            limits=self.limits,
-        )
+            ctx.journal.mark_launched(row.key, task_id=found.task_id, started_at=row.intent_at)
+            return None
+        log.info("reconciled_no_job", reason=found.describe())
+        ctx.journal.mark_no_job(row.key, found.describe())
+        return found.describe()
 
 
-class _Refused(VCenterError):
-    """vCenter definitely refused the create (no job exists)."""
+async def _follow(ctx: SupervisorContext, row: SupervisorRecord) -> None:
+    assert row.id is not None
+    assert row.started_at is not None
+    crash_point("watching")
+    elapsed = (utcnow() - row.started_at).total_seconds()
+    end = await wait_job_end(
+        ctx.handle,
+        ctx.journal,
+        key=row.key,
+        supervisor_id=row.id,
+        task_id=row.task_id,
+        limits=WatchLimits(ctx.upgrade_timeout - elapsed, ctx.stall_timeout),
+    )
+    if isinstance(end, TimedOut):
+        _finish(ctx, row, Outcome.TIMED_OUT, end.reason)
+        return
+    if needs_messages(end, row.to_version):
+        end = JobEnd(end.task, end.state, end.current_version, await _read_info(ctx, row.id))
+    verdict = finished_job(
+        end, desired=row.to_version, ignore_warnings=None if row.adopted else row.ignore_warnings
+    )
+    if verdict.outcome is Outcome.UPGRADED and ctx.health_timeout > 0:
+        ctx.journal.mark_job_ended(row.key, utcnow())
+        health = HealthWatch(ctx.handle, row.id)
+        with anyio.move_on_after(ctx.health_timeout) as waited:
+            await health.wait_healthy()
+        if waited.cancelled_caught:
+            reason = f"not healthy within health_timeout: {health.problem()}"
+            _finish(ctx, row, Outcome.UNHEALTHY, reason, verdict.messages)
+            return
+    _finish(ctx, row, verdict.outcome, verdict.reason, verdict.messages)
 
-    def __init__(self, cause: VCenterError) -> None:
-        super().__init__(cause.vcenter, str(cause))
-        self.cause = cause
+
+async def _read_info(ctx: SupervisorContext, supervisor_id: str) -> UpgradeInfo:
+    while True:
+        try:
+            return await ctx.handle.client.get_upgrade(supervisor_id)
+        except VCenterError as exc:
+            log.warning("read_failed", reason=str(exc))
+            await anyio.sleep(ctx.poll)

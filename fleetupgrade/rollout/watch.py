@@ -1,110 +1,143 @@
-"""Follow one upgrade job to its end from the bulk poller's snapshots.
+"""Follow one upgrade job to its end, then its Supervisor to health, from bulk rounds.
 
-The job runs on vCenter, not here: watching only reads. It ends in a classified outcome,
-or ``timed_out`` when the job outlives ``upgrade_timeout`` (counted from its creation) or
-its progress stays frozen for ``stall_timeout``; a timed-out job is left running on
-vCenter and reported, never cancelled.
+The job runs on vCenter, not here: watching only reads. Losing a poll is never an
+outcome: the watcher keeps asking until the job ends, the run stops, or the job outlives
+``upgrade_timeout`` (counted from its creation) or stays without progress for
+``stall_timeout`` — both measured on our monotonic clock, so they run while polls fail.
+A timed-out job is left running on vCenter and reported, never cancelled.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 
 import anyio
 import structlog
 
-from fleetupgrade.decide.classify import Verdict, finished_job, task_ended
-from fleetupgrade.errors import APIError
-from fleetupgrade.journal.store import Journal, utcnow
-from fleetupgrade.outcomes import Outcome
+from fleetupgrade.decide.classify import JobEnd, task_ended
+from fleetupgrade.journal.store import Journal
 from fleetupgrade.rollout.fleet import VCenterHandle
-from fleetupgrade.vcenter import TaskInfo, UpgradeState, UpgradeSummary
+from fleetupgrade.vcenter import ConfigStatus, KubernetesStatus, SupervisorSummary, UpgradeState
 
-log = structlog.get_logger("fleetupgrade.engine")
+log = structlog.get_logger("fleetupgrade.rollout")
+
+__all__ = ["HealthWatch", "TimedOut", "WatchLimits", "wait_job_end"]
+
+PROGRESS_LOG_STEP = 10
 
 
 @dataclass(frozen=True, slots=True)
 class WatchLimits:
     """How long a job may run, and stay without progress, before it is ``timed_out``."""
 
-    upgrade_timeout: float
+    upgrade_timeout: float  # seconds left from now
     stall_timeout: float
 
 
-def _progress_of(task: TaskInfo | None) -> int | None:
-    return None if task is None or task.progress is None else task.progress.completed
+@dataclass(frozen=True, slots=True)
+class TimedOut:
+    """The job is still running on vCenter past a limit."""
+
+    reason: str
 
 
-async def wait_job_done(
+async def wait_job_end(
     handle: VCenterHandle,
     journal: Journal,
     *,
     key: str,
     supervisor_id: str,
     task_id: str | None,
-    desired: str,
-    ignore_warnings: bool,
-    started_at: datetime,
     limits: WatchLimits,
-) -> Verdict:
-    """Wait until the job on ``supervisor_id`` ends; classify how it ended."""
+) -> JobEnd | TimedOut:
+    """Wait until the job on ``supervisor_id`` ends; what the bulk rounds saw of its end."""
     poller = handle.poller
-    poller.watch(supervisor_id, task_id)
+    if task_id is not None:
+        poller.follow(supervisor_id, task_id)
     try:
         last_progress: int | None = None
+        logged: int | None = None
         last_change = anyio.current_time()
-        elapsed = (utcnow() - started_at).total_seconds()
-        deadline = anyio.current_time() + max(0.0, limits.upgrade_timeout - elapsed)
+        deadline = anyio.current_time() + max(0.0, limits.upgrade_timeout)
         while True:
-            snapshot = None
+            seen = None
             with anyio.move_on_after(max(0.0, deadline - anyio.current_time())):
-                snapshot = await poller.next_snapshot()
+                if task_id is None:
+                    seen = await poller.read_upgrade(supervisor_id)
+                else:
+                    seen = await poller.next_round()
             now = anyio.current_time()
-            if snapshot is None or now >= deadline:
-                return Verdict(
-                    Outcome.TIMED_OUT, "upgrade_timeout reached; left running on vCenter"
+            if seen is None or now >= deadline:
+                return TimedOut("upgrade_timeout reached; left running on vCenter")
+            stalled = limits.stall_timeout < math.inf and now - last_change >= limits.stall_timeout
+            if seen.error is None:
+                task = seen.tasks.get(task_id) if task_id is not None else None
+                summary = seen.upgrades.get(supervisor_id)
+                progress = (
+                    None if task is None or task.progress is None else task.progress.completed
                 )
-            if snapshot.error is not None:
-                continue
-            task = snapshot.tasks.get(task_id) if task_id else None
-            summary = snapshot.upgrades.get(supervisor_id)
-            progress = _progress_of(task)
-            if progress != last_progress:
-                last_progress, last_change = progress, now
-                journal.set_progress(key, progress)
-                log.info("upgrade_progress", percent=progress, task_id=task_id)
-            ended = task_ended(task) if task is not None else _summary_ended(summary)
-            if ended:
-                return await _classify(handle, supervisor_id, task_id, desired, ignore_warnings)
-            if limits.stall_timeout < math.inf and now - last_change >= limits.stall_timeout:
-                return Verdict(
-                    Outcome.TIMED_OUT,
-                    f"stalled: no progress for {limits.stall_timeout:g}s; left running on vCenter",
+                if progress != last_progress:
+                    last_progress, last_change = progress, now
+                    stalled = False
+                    journal.set_progress(key, progress)
+                    if progress is not None and (
+                        logged is None or abs(progress - logged) >= PROGRESS_LOG_STEP
+                    ):
+                        logged = progress
+                        log.debug("upgrade_progress", percent=progress, task_id=task_id)
+                ended = (task is not None and task_ended(task)) or (
+                    (task is None)
+                    and summary is not None
+                    and summary.state in (UpgradeState.READY, UpgradeState.ERROR)
+                )
+                if ended and summary is not None:
+                    return JobEnd(task, summary.state, summary.current_version)
+            if stalled:
+                return TimedOut(
+                    f"stalled: no progress for {limits.stall_timeout:g}s; left running on vCenter"
                 )
     finally:
-        poller.unwatch(supervisor_id)
+        poller.unfollow(supervisor_id)
 
 
-def _summary_ended(summary: UpgradeSummary | None) -> bool:
-    """Without a task: the job is over once the Supervisor is READY or in ERROR again."""
-    return summary is not None and summary.state in (UpgradeState.READY, UpgradeState.ERROR)
+def _healthy(summary: SupervisorSummary) -> bool:
+    return (
+        summary.config_status is ConfigStatus.RUNNING
+        and summary.kubernetes_status is KubernetesStatus.READY
+    )
 
 
-async def _classify(
-    handle: VCenterHandle,
-    supervisor_id: str,
-    task_id: str | None,
-    desired: str,
-    ignore_warnings: bool,
-) -> Verdict:
-    info = await handle.client.get_upgrade(supervisor_id)
-    task = None
-    if task_id is not None:
-        try:
-            task = await handle.client.get_task(task_id)
-        except APIError as exc:
-            if exc.error_type != "NOT_FOUND":
-                raise
-    return finished_job(info, task, desired=desired, ignore_warnings=ignore_warnings)
+class HealthWatch:
+    """Waits for a Supervisor to be healthy (config RUNNING, Kubernetes READY) after its job.
+
+    The caller owns the deadline (``health_timeout``); :meth:`problem` then says what the
+    last read showed.
+    """
+
+    def __init__(self, handle: VCenterHandle, supervisor_id: str) -> None:
+        self._handle = handle
+        self._id = supervisor_id
+        self._last: SupervisorSummary | None = None
+
+    async def wait_healthy(self) -> None:
+        """Return once a bulk round shows the Supervisor healthy."""
+        while True:
+            seen = await self._handle.poller.read_health(self._id)
+            summary = seen.health.get(self._id)
+            if summary is not None:
+                self._last = summary
+                if _healthy(summary):
+                    return
+
+    def problem(self) -> str:
+        """What the last read showed of an unhealthy Supervisor."""
+        summary = self._last
+        if summary is None:
+            return "its summary could not be read"
+        texts = [m.details.default_message for m in summary.messages]
+        state = (
+            f"config_status {summary.config_status.value}, "
+            f"kubernetes_status {summary.kubernetes_status.value}"
+        )
+        return "; ".join([state, *texts])

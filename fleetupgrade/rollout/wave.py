@@ -1,166 +1,220 @@
-"""Run one wave: per-vCenter and fleet-wide limits, work-conserving, with a halt gate.
+"""Run one wave: per-vCenter and fleet-wide limits, work-conserving, with its gates.
 
 Each vCenter gets as many workers as its ``max_concurrent``; a worker takes the next
 Supervisor of its vCenter, waits for a fleet-wide slot, and holds both until that
-Supervisor's job has ended. So a free slot never idles while a launchable Supervisor of
-that vCenter waits, and neither limit is ever exceeded. Jobs already in flight (adopted
-or resumed) go first: they occupy slots on vCenter whether we like it or not.
+Supervisor's outcome is known — a Supervisor in doubt keeps its slot and holds the wave's
+verdict. So a free slot never idles while a launchable Supervisor of that vCenter waits,
+and neither limit is ever exceeded. Jobs already in flight (resumed or in doubt) go first.
+Gates are evaluated on every outcome they count (decide/gates.py); counts are derived
+from the journal, which owns them.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 import anyio
 import structlog
 
-from fleetupgrade.decide.classify import Verdict
-from fleetupgrade.decide.gate import WaveGate
-from fleetupgrade.journal.store import Journal, Phase, SupervisorRecord, WaveRecord, utcnow
+from fleetupgrade.decide.admission import Admission, admit, predict_seconds
+from fleetupgrade.decide.gates import (
+    Decision,
+    closing_decisions,
+    decision_for_outcome,
+    halting,
+    tally,
+)
+from fleetupgrade.journal.records import Phase, SupervisorRecord
+from fleetupgrade.journal.store import Journal
 from fleetupgrade.outcomes import Outcome, WaveStatus
-from fleetupgrade.plan import Plan, SupervisorRef, Wave
+from fleetupgrade.plan import Plan, Wave
+from fleetupgrade.rollout.control import RunControl
 from fleetupgrade.rollout.fleet import VCenterHandle
-from fleetupgrade.rollout.supervisor import NotLaunched, SupervisorJob
-from fleetupgrade.rollout.watch import WatchLimits
+from fleetupgrade.rollout.settings import RunSettings
+from fleetupgrade.rollout.supervisor import SupervisorContext, run_supervisor
+from fleetupgrade.timefmt import utcnow
 
-log = structlog.get_logger("fleetupgrade.engine")
+log = structlog.get_logger("fleetupgrade.rollout")
 
+__all__ = ["ASSUMED_NODES", "WaveRunner"]
 
-@dataclass(slots=True)
-class RunControl:
-    """Run-wide switches every worker consults right before it fires."""
-
-    launches_closed: str | None = None  # why no new job may be created (window closed, stop)
-
-    def close_launches(self, reason: str) -> None:
-        """From now on, nothing new is fired."""
-        if self.launches_closed is None:
-            self.launches_closed = reason
-
-
-def supervisor_key(wave: str, ref: SupervisorRef) -> str:
-    """The journal key of a plan entry: stable across resumes of the same plan."""
-    ident = f"id:{ref.id}" if ref.id is not None else f"name:{ref.name}"
-    return f"{wave}/{ref.vcenter}/{ident}"
+ASSUMED_NODES = 3
+"""vCenter reports no node count for an idle Supervisor; three is vSphere's default."""
 
 
 @dataclass(slots=True)
 class WaveRunner:
-    """Executes one wave of the plan and returns its final record."""
+    """Executes one wave of the plan; returns how it ended."""
 
     plan: Plan
     wave: Wave
     journal: Journal
     fleet: Mapping[str, VCenterHandle]
+    settings: RunSettings
     control: RunControl
     total_limiter: anyio.CapacityLimiter | None
-    limits: WatchLimits
-    _ignore_warnings: dict[str, bool] = field(init=False)
+    learned: list[tuple[int | None, float]]  # this run's finished upgrades: nodes, seconds
+    on_halt: Callable[[Decision], None]
+    halt: Decision | None = field(default=None, init=False)
 
-    def __post_init__(self) -> None:
-        self._ignore_warnings = {
-            supervisor_key(self.wave.name, ref): self.plan.ignore_warnings_for(ref)
-            for ref in self.wave.supervisors
-        }
+    def _launch_block(self) -> str | None:
+        if self.halt is not None:
+            return f"wave {self.wave.name} halted: {self.halt.reason}"
+        return self.control.launch_block()
 
-    async def run(self) -> WaveRecord:
-        """Run the wave to its end (halted, completed, or stopped by the caller's scope)."""
-        record = next(w for w in self.journal.waves() if w.name == self.wave.name)
-        if record.started_at is None:
-            record = replace(record, started_at=utcnow())
-        rows = self.journal.supervisors(self.wave.name)
-        finished = [r for r in rows if r.phase is Phase.DONE]
-        gate = WaveGate(
-            wave=self.wave.name,
-            size=len(rows),
-            threshold=self.plan.threshold_for(self.wave),
-            max_upgrade_failures=self.wave.max_upgrade_failures,
+    def _admit(self, row: SupervisorRecord) -> Admission:
+        window = self.plan.window
+        if window is None or self.settings.ignore_window or window.admission != "fit":
+            return Admission(True, None)
+        nodes = row.control_plane_nodes or ASSUMED_NODES
+        predicted = predict_seconds(self.learned, nodes, self.settings.expected_seconds(nodes))
+        left = (window.end - utcnow()).total_seconds()
+        verdict = admit(left_seconds=left, predicted=predicted)
+        if not verdict.admitted:
+            counts = tally(0, [])
+            self.journal.add_decision(
+                Decision(
+                    at=utcnow(),
+                    wave=self.wave.name,
+                    rule="window-fit admission: predicted end <= window end",
+                    errors=counts.precheck_errors,
+                    failures=counts.failures,
+                    size=len(self.wave.supervisors),
+                    limit=window.end.isoformat(),
+                    verdict="refused",
+                    reason=f"{row.label}: {verdict.reason}",
+                )
+            )
+            log.warning("launch_refused", reason=verdict.reason)
+        return verdict
+
+    def _context(self, handle: VCenterHandle) -> SupervisorContext:
+        s = self.settings
+        return SupervisorContext(
             journal=self.journal,
+            handle=handle,
+            poll=s.poll,
+            upgrade_timeout=s.upgrade_timeout,
+            stall_timeout=s.stall_timeout,
+            health_timeout=s.seconds(self.plan.health_timeout_for(self.wave)),
+            create_deadline=s.seconds(self.plan.defaults.request_timeout) * 3 + 10 * s.poll,
+            launch_block=self._launch_block,
+            admit=self._admit,
         )
-        # A resumed wave keeps the counts it had.
-        gate.errors = sum(r.outcome is Outcome.PRECHECK_ERROR for r in finished)
-        gate.failures = sum(r.outcome is Outcome.FAILED for r in finished)
-        gate.halted = record.status is WaveStatus.HALTED
-        self.journal.save_wave(replace(record, status=None, finished_at=None))
-        log.info("wave_started", wave=self.wave.name, size=len(rows), resumed=bool(finished))
-        for handle in self.fleet.values():
-            handle.forget_failure()
 
+    async def run(self) -> WaveStatus:
+        """Run the wave to its end (halted, completed, or stopped by the caller's scope)."""
+        name = self.wave.name
+        rows = self.journal.supervisors(name)
+        self.journal.set_wave_status(name, WaveStatus.RUNNING, started_at=utcnow())
+        resumed = any(r.outcome is not None or r.phase is not Phase.PENDING for r in rows)
+        log.info("wave_started", wave=name, size=len(rows), resumed=resumed)
         queues: dict[str, deque[SupervisorRecord]] = {}
         todo = [r for r in rows if r.phase is not Phase.DONE]
         todo.sort(key=lambda r: (r.phase is Phase.PENDING, r.position))
         for row in todo:
             queues.setdefault(row.vcenter, deque()).append(row)
-
-        def may_launch() -> None:
-            if gate.halted:
-                raise NotLaunched(f"wave {self.wave.name} halted: {gate.halt_reason}")
-            if self.control.launches_closed is not None:
-                raise NotLaunched(self.control.launches_closed)
-
-        async def worker(queue: deque[SupervisorRecord]) -> None:
-            while queue:
-                row = queue.popleft()
-                with structlog.contextvars.bound_contextvars(
-                    wave=self.wave.name, vcenter=row.vcenter, supervisor=row.label
-                ):
-                    if row.phase is Phase.PENDING:
-                        try:
-                            may_launch()
-                        except NotLaunched as exc:
-                            self._job(row).finish(Verdict(Outcome.NOT_STARTED, exc.reason))
-                            continue
-                    if self.total_limiter is None:
-                        final = await self._job(row).run(may_launch)
-                    else:
-                        async with self.total_limiter:
-                            final = await self._job(row).run(may_launch)
-                    if final.outcome is not None:
-                        gate.record(final.outcome)
-                    self._save_counts(record, gate)
-
         async with anyio.create_task_group() as tg:
             for vcenter, queue in queues.items():
+                self.fleet[vcenter].forget_failure()
                 for _ in range(min(self.plan.max_concurrent_for(vcenter), len(queue))):
-                    tg.start_soon(worker, queue)
+                    tg.start_soon(self._worker, queue)
+        return self._close()
 
-        if not gate.halted:
-            gate.evaluate()  # the wave's closing verdict in the decision log
-        status = WaveStatus.HALTED if gate.halted else WaveStatus.COMPLETED
-        if not gate.halted and self.control.launches_closed is not None:
-            rows = self.journal.supervisors(self.wave.name)
-            if any(r.phase is not Phase.DONE for r in rows):
-                status = WaveStatus.STOPPED
-        final_record = replace(
-            record,
-            status=status,
-            precheck_errors=gate.errors,
-            upgrade_failures=gate.failures,
-            finished_at=utcnow(),
+    async def _worker(self, queue: deque[SupervisorRecord]) -> None:
+        while queue:
+            row = queue.popleft()
+            with structlog.contextvars.bound_contextvars(
+                wave=self.wave.name, vcenter=row.vcenter, supervisor=row.label
+            ):
+                if row.phase is Phase.PENDING:
+                    await self.control.wait_unpaused()
+                    block = self._launch_block()
+                    if block is not None:
+                        self.journal.mark_not_started(row.key, block)
+                        continue
+                ctx = self._context(self.fleet[row.vcenter])
+                if self.total_limiter is None:
+                    final = await run_supervisor(ctx, row.key)
+                else:
+                    async with self.total_limiter:
+                        final = await run_supervisor(ctx, row.key)
+                self._count(final)
+
+    def _count(self, row: SupervisorRecord) -> None:
+        if row.phase is not Phase.DONE or row.outcome is None:
+            return
+        if row.outcome is Outcome.UPGRADED and row.started_at and row.finished_at:
+            ended = row.job_ended_at or row.finished_at
+            self.learned.append(
+                (row.control_plane_nodes or ASSUMED_NODES, (ended - row.started_at).total_seconds())
+            )
+        rows = self.journal.supervisors(self.wave.name)
+        decision = decision_for_outcome(
+            at=utcnow(),
+            wave=self.wave.name,
+            counts=tally(len(rows), [r.outcome if r.phase is Phase.DONE else None for r in rows]),
+            outcome=row.outcome,
+            label=row.label,
+            messages=row.messages,
+            precheck=self.plan.threshold_for(self.wave),
+            failure=self.plan.failure_threshold_for(self.wave),
         )
-        self.journal.save_wave(final_record)
+        if decision is None:
+            return
+        self._decide(decision)
+
+    def _decide(self, decision: Decision) -> None:
+        self.journal.add_decision(decision)
+        log.info(
+            "threshold_evaluated",
+            wave=decision.wave,
+            rule=decision.rule,
+            errors=decision.errors,
+            failures=decision.failures,
+            size=decision.size,
+            verdict=decision.verdict,
+        )
+        if decision.verdict == "halt" and self.halt is None:
+            self.halt = decision
+            log.warning("wave_halted", wave=self.wave.name, reason=decision.reason)
+            self.on_halt(decision)
+
+    def _close(self) -> WaveStatus:
+        name = self.wave.name
+        rows = self.journal.supervisors(name)
+        settled = all(r.phase is Phase.DONE for r in rows)
+        if self.halt is None and settled:
+            counts = tally(len(rows), [r.outcome for r in rows])
+            decisions = closing_decisions(
+                at=utcnow(),
+                wave=name,
+                counts=counts,
+                precheck=self.plan.threshold_for(self.wave),
+                failure=self.plan.failure_threshold_for(self.wave),
+            )
+            for decision in decisions:
+                self.journal.add_decision(decision)
+            first = halting(decisions)
+            if first is not None:
+                self.halt = first
+                log.warning("wave_halted", wave=name, reason=first.reason)
+                self.on_halt(first)
+        if self.halt is not None:
+            status = WaveStatus.HALTED
+        elif settled:
+            status = WaveStatus.COMPLETED
+        else:
+            status = WaveStatus.STOPPED
+        self.journal.set_wave_status(name, status, finished_at=utcnow())
+        counts = tally(len(rows), [r.outcome for r in rows])
         log.info(
             "wave_finished",
-            wave=self.wave.name,
+            wave=name,
             status=status.value,
-            precheck_errors=gate.errors,
-            upgrade_failures=gate.failures,
-            reason=gate.halt_reason,
+            counts={"precheck_errors": counts.precheck_errors, "failures": counts.failures},
+            reason=None if self.halt is None else self.halt.reason,
         )
-        return final_record
-
-    def _job(self, row: SupervisorRecord) -> SupervisorJob:
-        return SupervisorJob(
-            record=row,
-            handle=self.fleet[row.vcenter],
-            journal=self.journal,
-            ignore_warnings=self._ignore_warnings[row.key],
-            limits=self.limits,
-        )
-
-    def _save_counts(self, record: WaveRecord, gate: WaveGate) -> None:
-        self.journal.save_wave(
-            replace(record, precheck_errors=gate.errors, upgrade_failures=gate.failures)
-        )
+        return status

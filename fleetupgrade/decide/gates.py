@@ -1,0 +1,179 @@
+"""A wave's gates: when it halts, and whether it may release the next wave.
+
+Two gates with the same exact arithmetic (docs/design.md, "Gates"): the precheck gate
+counts Supervisors whose prechecks reported ERROR, the failure gate counts those that
+ended ``failed``, ``timed_out``, ``unhealthy``, ``rejected`` or ``unreachable``. Each is
+evaluated whenever an outcome it counts arrives; when the wave is over, both are evaluated
+once more together with the rule that a wave in which nothing upgraded (or was already
+current) never releases the next one. Every evaluation is a :class:`Decision`, for the
+journal's decision log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
+
+from fleetupgrade.outcomes import GATE_FAILURE_OUTCOMES, SUCCESS_OUTCOMES, Message, Outcome
+
+__all__ = [
+    "NO_SUCCESS_RULE",
+    "Culprit",
+    "Decision",
+    "Limit",
+    "Tally",
+    "closing_decisions",
+    "decision_for_outcome",
+    "tally",
+]
+
+NO_SUCCESS_RULE = "no Supervisor of the wave upgraded or was already current"
+Verdict = Literal["halt", "continue"]
+
+
+class Limit(Protocol):
+    """A gate's limit in exact arithmetic (the plan's Threshold)."""
+
+    @property
+    def rule(self) -> str:
+        """The rule as the decision log records it."""
+        ...
+
+    @property
+    def limit(self) -> object:
+        """The number the plan gives."""
+        ...
+
+    def halts(self, count: int, size: int) -> bool:
+        """Whether ``count`` in a wave of ``size`` crosses the limit."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A wave's counts, derived from its Supervisors' outcomes (never stored apart)."""
+
+    size: int
+    precheck_errors: int
+    failures: int
+    successes: int
+    settled: int  # Supervisors with a final outcome
+
+
+def tally(size: int, outcomes: Sequence[Outcome | None]) -> Tally:
+    """Count a wave's outcomes (None: not final yet)."""
+    return Tally(
+        size=size,
+        precheck_errors=sum(o is Outcome.PRECHECK_ERROR for o in outcomes),
+        failures=sum(o in GATE_FAILURE_OUTCOMES for o in outcomes),
+        successes=sum(o in SUCCESS_OUTCOMES for o in outcomes),
+        settled=sum(o is not None for o in outcomes),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Culprit:
+    """A Supervisor that tipped a gate, with its precheck ids."""
+
+    supervisor: str
+    ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """One evaluation of a wave's gate: what was counted, against what, and the verdict."""
+
+    at: datetime
+    wave: str
+    rule: str
+    errors: int
+    failures: int
+    size: int
+    limit: str
+    verdict: str  # "halt" | "continue" | "rejected" | "refused" | "approved"
+    culprits: tuple[Culprit, ...] = ()
+    reason: str | None = None
+
+
+def _culprit(label: str, messages: Sequence[Message]) -> Culprit:
+    return Culprit(label, tuple(m.id for m in messages if m.severity == "ERROR"))
+
+
+def decision_for_outcome(
+    *,
+    at: datetime,
+    wave: str,
+    counts: Tally,
+    outcome: Outcome,
+    label: str,
+    messages: Sequence[Message],
+    precheck: Limit,
+    failure: Limit,
+) -> Decision | None:
+    """Evaluate the gate that counts ``outcome`` (None: no gate counts it)."""
+    if outcome is Outcome.PRECHECK_ERROR:
+        gate, count, noun = precheck, counts.precheck_errors, "precheck ERROR(s)"
+    elif outcome in GATE_FAILURE_OUTCOMES:
+        gate, count, noun = failure, counts.failures, "failure(s)"
+    else:
+        return None
+    halts = gate.halts(count, counts.size)
+    return Decision(
+        at=at,
+        wave=wave,
+        rule=gate.rule,
+        errors=counts.precheck_errors,
+        failures=counts.failures,
+        size=counts.size,
+        limit=str(gate.limit),
+        verdict="halt" if halts else "continue",
+        culprits=(_culprit(label, messages),) if halts else (),
+        reason=f"{count} {noun} of {counts.size}: {gate.rule}" if halts else None,
+    )
+
+
+def closing_decisions(
+    *, at: datetime, wave: str, counts: Tally, precheck: Limit, failure: Limit
+) -> list[Decision]:
+    """The wave's closing verdict: both gates, then the no-success rule."""
+    decisions = []
+    for gate, count, noun in (
+        (precheck, counts.precheck_errors, "precheck ERROR(s)"),
+        (failure, counts.failures, "failure(s)"),
+    ):
+        halts = gate.halts(count, counts.size)
+        decisions.append(
+            Decision(
+                at=at,
+                wave=wave,
+                rule=gate.rule,
+                errors=counts.precheck_errors,
+                failures=counts.failures,
+                size=counts.size,
+                limit=str(gate.limit),
+                verdict="halt" if halts else "continue",
+                reason=f"{count} {noun} of {counts.size}: {gate.rule}" if halts else None,
+            )
+        )
+    nothing = counts.successes == 0
+    decisions.append(
+        Decision(
+            at=at,
+            wave=wave,
+            rule=NO_SUCCESS_RULE,
+            errors=counts.precheck_errors,
+            failures=counts.failures,
+            size=counts.size,
+            limit="0",
+            verdict="halt" if nothing else "continue",
+            reason=f"{NO_SUCCESS_RULE}: the next wave is not released" if nothing else None,
+        )
+    )
+    return decisions
+
+
+def halting(decisions: Sequence[Decision]) -> Decision | None:
+    """The first decision that halts, if any."""
+    return next((d for d in decisions if d.verdict == "halt"), None)
