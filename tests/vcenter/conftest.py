@@ -7,9 +7,11 @@ real simulator (``test_client_sim.py``).
 
 from __future__ import annotations
 
+import email.utils
 import json
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import anyio
@@ -65,6 +67,19 @@ class FakeVCenter:
     logins: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
+    clock_skew: timedelta = timedelta(0)  # shifts the Date header of every answer
+    usable_date: bool = True  # False: the Date header is garbage
+
+    def vcenter_now(self) -> datetime:
+        """This fake vCenter's clock (ours shifted by ``clock_skew``)."""
+        return datetime.now(UTC) + self.clock_skew
+
+    def _dated(self, response: web.Response) -> web.Response:
+        if self.usable_date:
+            response.headers["Date"] = email.utils.format_datetime(self.vcenter_now(), usegmt=True)
+        else:
+            response.headers["Date"] = "sometime"
+        return response
 
     def script(self, method: str, path: str, *answers: Answer) -> None:
         self.answers[(method, path)] = list(answers) if len(answers) > 1 else answers[0]
@@ -79,10 +94,10 @@ class FakeVCenter:
         if key == ("POST", "/api/session"):
             self.logins += 1
             if key not in self.answers:
-                return Answer(201, f"token-{self.logins}").render()
+                return self._dated(Answer(201, f"token-{self.logins}").render())
         scripted = self.answers.get(key)
         if scripted is None:
-            return Answer(404, {"error_type": "NOT_FOUND", "messages": []}).render()
+            return self._dated(Answer(404, {"error_type": "NOT_FOUND", "messages": []}).render())
         if isinstance(scripted, list):
             answer = scripted.pop(0) if len(scripted) > 1 else scripted[0]
         else:
@@ -94,7 +109,7 @@ class FakeVCenter:
                 await anyio.sleep(answer.delay)
         finally:
             self.in_flight -= 1
-        return answer.render()
+        return self._dated(answer.render())
 
 
 @pytest.fixture
@@ -129,3 +144,47 @@ def endpoint_for(url: str, **changes: Any) -> VCenterEndpoint:
     }
     values.update(changes)
     return VCenterEndpoint(**values)
+
+
+JOBS_PATH = "/api/vcenter/namespace-management/software/supervisors/upgrades/jobs"
+UPGRADES_PATH = "/api/vcenter/namespace-management/software/supervisors/upgrades"
+TASKS_PATH = "/api/cis/tasks"
+MESSAGE = {"id": "m", "default_message": "text", "args": []}
+
+
+def upgrade_info(state: str = "READY", desired: str | None = None) -> dict[str, Any]:
+    """An Upgrades.Info body; ``desired`` adds the running upgrade's status."""
+    info: dict[str, Any] = {
+        "current_version": "9.0.0",
+        "available_versions": ["9.1.0"],
+        "messages": [],
+        "state": state,
+    }
+    if desired is not None:
+        progress = {"total": 3, "completed": 0, "message": MESSAGE}
+        info["upgrade_status"] = {"desired_version": desired, "messages": [], "progress": progress}
+    return info
+
+
+def job_task(
+    start: datetime | None, *, status: str = "RUNNING", supervisor: str = "sv-1"
+) -> dict[str, Any]:
+    """A cis task Info of an upgrade job; ``start`` None makes it PENDING."""
+    task: dict[str, Any] = {
+        "description": MESSAGE,
+        "service": "com.vmware.vcenter.namespace_management.software.supervisors.upgrades.jobs",
+        "operation": "create",
+        "target": {
+            "type": "com.vmware.vcenter.namespace_management.supervisor.Supervisor",
+            "id": supervisor,
+        },
+        "status": "PENDING" if start is None else status,
+        "cancelable": True,
+    }
+    if start is not None:
+        stamp = start.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        progress = {"total": 100, "completed": 0, "message": MESSAGE}
+        task |= {"start_time": stamp, "progress": progress}
+        if status in ("SUCCEEDED", "FAILED"):
+            task["end_time"] = stamp
+    return task

@@ -23,7 +23,9 @@ UPGRADES = "/api/vcenter/namespace-management/software/supervisors/upgrades"
 
 @pytest.mark.parametrize(
     ("error_type", "status"),
-    sorted((kind, status) for kind, status in ERROR_TYPE_STATUS.items() if status not in RETRY_STATUSES),
+    sorted(
+        (kind, status) for kind, status in ERROR_TYPE_STATUS.items() if status not in RETRY_STATUSES
+    ),
 )
 async def test_every_vapi_error_type_maps(fake: FakeVCenter, error_type: str, status: int) -> None:
     """A vAPI error body becomes APIError with its kind, status, texts and operation."""
@@ -86,9 +88,7 @@ async def test_bodiless_errors_map_by_status(
     assert (info.value.error_type, info.value.status) == (error_type, status)
 
 
-@pytest.mark.parametrize(
-    ("status", "error_type"), [(599, "ERROR"), (499, "INVALID_REQUEST")]
-)
+@pytest.mark.parametrize(("status", "error_type"), [(599, "ERROR"), (499, "INVALID_REQUEST")])
 async def test_statuses_outside_the_map_fall_back(
     fake: FakeVCenter, status: int, error_type: str
 ) -> None:
