@@ -165,7 +165,7 @@ def create_run_dir(runs_dir: Path, run_id: str, plan_text: str) -> RunDir:
     runs_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
     run_dir = RunDir(runs_dir / run_id)
     run_dir.path.mkdir(mode=DIR_MODE)
-    os.chmod(run_dir.path, DIR_MODE)  # mkdir's mode is filtered by the umask only
+    os.chmod(run_dir.path, DIR_MODE)  # exactly 0700, whatever the umask let mkdir give
     _write_private(run_dir.plan_file, plan_text)
     return run_dir
 
