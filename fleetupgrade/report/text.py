@@ -108,14 +108,21 @@ def _fit(natural: list[int], minimum: list[int], available: int) -> list[int]:
 
 
 def _plain_table(
-    headers: Sequence[str], rows: Sequence[Sequence[str]], width: int, numeric: int = 0
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    width: int,
+    numeric: int = 0,
+    keep: frozenset[int] = frozenset(),
 ) -> list[str]:
     """A large table laid out like :func:`_table`, without rich's per-cell cost."""
     count = len(headers)
     natural = [len(h) for h in headers]
     for row in rows:
         natural = [max(w, len(cell)) for w, cell in zip(natural, row, strict=True)]
-    minimum = [min(len(h), w) for h, w in zip(headers, natural, strict=True)]
+    minimum = [
+        min(w, _KEEP_MAX) if i in keep else min(len(h), w)
+        for i, (h, w) in enumerate(zip(headers, natural, strict=True))
+    ]
     widths = _fit(natural, minimum, width - _GAP * (count - 1))
     right = [i >= count - numeric for i in range(count)]
     gap = " " * _GAP
@@ -181,7 +188,7 @@ class _Doc:
     ) -> None:
         """A table: rich's layout for ordinary sizes, the same shape done here for huge ones."""
         if len(rows) > RICH_MAX_ROWS:
-            self.lines += _plain_table(headers, rows, self.width, numeric)
+            self.lines += _plain_table(headers, rows, self.width, numeric, keep)
         else:
             self.rich(_table(headers, rows, numeric=numeric, keep=keep))
 
@@ -231,7 +238,8 @@ def _wave(doc: _Doc, report: Report, wave: WaveReport) -> None:
         for sv in wave.supervisors
     ]
     if rows:
-        doc.table(("Supervisor", "vCenter", "From -> To", "Outcome", "Reason", "Task"), rows)
+        headers = ("Supervisor", "vCenter", "From -> To", "Outcome", "Reason", "Task")
+        doc.table(headers, rows, keep=frozenset({3, 5}))
     else:
         doc.indented([(1, "(no Supervisors)")])
 
@@ -273,7 +281,7 @@ def _logs(doc: _Doc, report: Report) -> None:
             for h in report.history
         ]
         doc.heading("History")
-        doc.table(("At", "Event", "Wave", "By", "Reason"), rows)
+        doc.table(("At", "Event", "Wave", "By", "Reason"), rows, keep=frozenset({1}))
     if report.notifications:
         rows = [
             (human_time(n.at), one_line(n.target), one_line(n.event), n.status, str(n.attempts))

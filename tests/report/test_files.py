@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 
 from fleetupgrade.cli.main import cli
-from fleetupgrade.report import ReportError, load_report, write_report_files
+from fleetupgrade.report import ReportError, load_report, write_report_files, write_report_json
 from fleetupgrade.report.command import report_command
-from tests.report.sample import partial_dry_run_report, sample_report
+from tests.report.sample import partial_dry_run_report, sample_report, stopped_simulated_report
 
 FILES = ("report.json", "report.md", "report.html", "junit.xml")
 FORMAT_FILES = {
@@ -139,3 +139,42 @@ def test_unwritable_output_is_a_report_error(tmp_path: Path) -> None:
     write_report_files(sample_report(), tmp_path)
     with pytest.raises(ReportError, match="cannot write"):
         report_command(tmp_path, fmt="md", output=tmp_path / "missing" / "r.md")
+
+
+def test_report_files_are_private(tmp_path: Path) -> None:
+    """Every report file (and an -o copy) is written mode 0600."""
+    write_report_files(sample_report(), tmp_path)
+    out = tmp_path / "copy.md"
+    report_command(tmp_path, fmt="md", output=out)
+    for path in [*(tmp_path / name for name in FILES), out]:
+        assert path.stat().st_mode & 0o777 == 0o600, path.name
+
+
+def test_write_report_json_writes_only_the_json(tmp_path: Path) -> None:
+    """The between-wave checkpoint writes report.json alone, atomically, 0600."""
+    write_report_files(partial_dry_run_report(), tmp_path)
+    before = {name: (tmp_path / name).read_bytes() for name in FILES if name != "report.json"}
+    inode = (tmp_path / "report.json").stat().st_ino
+    write_report_json(sample_report(), tmp_path)
+    assert load_report(tmp_path) == sample_report()
+    assert (tmp_path / "report.json").stat().st_ino != inode
+    assert (tmp_path / "report.json").stat().st_mode & 0o777 == 0o600
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+
+
+def test_write_report_json_into_missing_dir_is_a_report_error(tmp_path: Path) -> None:
+    """A run directory that vanished is a ReportError naming it, not an OSError."""
+    with pytest.raises(ReportError, match="missing"):
+        write_report_json(sample_report(), tmp_path / "missing")
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMAT_FILES))
+def test_rerender_of_simulated_stopped_run_is_byte_identical(tmp_path: Path, fmt: str) -> None:
+    """Re-rendering a schema-2 report with every new section reproduces the files."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    write_report_files(stopped_simulated_report(), run_dir)
+    out = tmp_path / f"again.{fmt}"
+    assert report_command(run_dir, fmt=fmt, output=out) == 0
+    assert out.read_bytes() == (run_dir / FORMAT_FILES[fmt]).read_bytes()

@@ -18,10 +18,10 @@ from fleetupgrade.report.model import (
     ThresholdRef,
     WaveReport,
     compute_totals,
-    format_instant,
     render_json,
     report_json_schema_text,
 )
+from fleetupgrade.timefmt import format_instant
 from tests.report.sample import (
     partial_dry_run_report,
     sample_report,
