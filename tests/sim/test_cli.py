@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -123,12 +124,16 @@ def test_sim_command_busy_port_is_one_clear_line() -> None:
         taken.listen()
         port = taken.getsockname()[1]
         result = invoke("sim", str(DEMO), "--port", str(port))
-    assert result.exit_code == 2
-    lines = result.stderr.strip().splitlines()
-    assert lines == [
-        f"error: cannot listen on 127.0.0.1:{port}: the port is already in use "
-        "(choose another --port, or 0 for free ports)"
-    ]
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.strip().splitlines()
+    # Admin on P, vCenters on P+1…: another process may hold one of those too.
+    match = re.fullmatch(
+        r"error: cannot listen on 127\.0\.0\.1:(\d+): the port is already in use "
+        r"\(choose another --port, or 0 for free ports\)",
+        line,
+    )
+    assert match is not None, line
+    assert port <= int(match[1]) <= port + 3
     assert "Traceback" not in result.output
 
 
