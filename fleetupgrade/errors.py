@@ -15,7 +15,7 @@ else as a bug (exit 70)::
     │   ├── AuthenticationError    vCenter refused the credentials
     │   ├── APIError               a vAPI error answer: error_type, HTTP status, messages
     │   │   └── UpgradeJobRejected     vCenter answered a job create with an error: no job created
-    │   ├── MalformedResponse      an answer that does not match the wire contract
+    │   ├── MalformedResponse      an answer that does not match docs/wire.md
     │   ├── CreateOutcomeUnknown   a create was sent but its answer was lost
     │   └── UpgradeJobNotCreated   a create's answer was lost; vCenter, re-read, shows no job
     └── RunError                   the run itself cannot go on
@@ -142,7 +142,7 @@ class UpgradeJobRejected(APIError):
 
 
 class MalformedResponse(VCenterError):
-    """An answer that does not match the wire contract (never taken for success)."""
+    """An answer that does not match docs/wire.md (never taken for success)."""
 
 
 class CreateOutcomeUnknown(VCenterError):

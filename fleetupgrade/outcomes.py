@@ -1,4 +1,4 @@
-"""The outcome vocabulary of DESIGN §3: what users, reports and exit codes speak."""
+"""The outcome vocabulary (docs/design.md, "Outcomes"): what users, reports and exits speak."""
 
 from __future__ import annotations
 
@@ -85,7 +85,7 @@ class RunResult(StrEnum):
 
 
 class ExitCode:
-    """Exit codes of DESIGN §1; when several apply the first in PRECEDENCE wins."""
+    """Exit codes (docs/design.md, "Exit codes"); when several apply, PRECEDENCE decides."""
 
     OK = 0
     FAILURES = 1

@@ -44,7 +44,7 @@ def test_json_round_trip_is_exact(factory: object) -> None:
 
 
 def test_json_keys_follow_the_contract() -> None:
-    """report.json has DESIGN §6's keys, in its order."""
+    """report.json has the keys of docs/design.md, "Report", in its order."""
     data = json.loads(render_json(sample_report()))
     assert list(data) == [
         "schema_version", "run_id", "plan", "mode", "simulated", "scenario_sha256",
@@ -119,7 +119,7 @@ def test_unknown_keys_are_rejected_and_models_frozen() -> None:
 
 
 def test_unknown_outcome_is_rejected() -> None:
-    """Only DESIGN §3's outcomes are accepted."""
+    """Only the outcomes of docs/design.md, "Outcomes", are accepted."""
     with pytest.raises(ValidationError, match="outcome"):
         SupervisorReport.model_validate({"vcenter": "vc", "outcome": "exploded"})
 
