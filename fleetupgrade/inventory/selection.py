@@ -11,8 +11,9 @@ reported at once with its line (exit 2); a row that matches no Supervisor is not
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleetupgrade.errors import Issue, PlanError
@@ -30,12 +31,6 @@ class Selector:
     id: str | None
     name: str | None
 
-    def matches(self, row: SupervisorRow) -> bool:
-        """Whether this row designates ``row`` (by id when it has one, else by name)."""
-        if row.vcenter != self.vcenter:
-            return False
-        return row.id == self.id if self.id else row.name == self.name
-
     @property
     def label(self) -> str:
         """``vcenter/id`` or ``vcenter/name``."""
@@ -44,19 +39,39 @@ class Selector:
 
 @dataclass(frozen=True, slots=True)
 class SelectorFile:
-    """A parsed selection file."""
+    """A parsed selection file (looked up by key: fleets have tens of thousands of rows)."""
 
     path: str
     selectors: tuple[Selector, ...]
+    _by_key: dict[tuple[str, str, str], Selector] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        """Index the rows: the first row of a key wins (it is the one reported)."""
+        for selector in self.selectors:
+            self._by_key.setdefault(_key(selector), selector)
 
     def match(self, row: SupervisorRow) -> Selector | None:
-        """The first row of the file that designates ``row``."""
-        return next((s for s in self.selectors if s.matches(row)), None)
+        """The first row of the file that designates ``row`` (by id, else by name)."""
+        by_id = self._by_key.get(("id", row.vcenter, row.id))
+        by_name = self._by_key.get(("name", row.vcenter, row.name))
+        found = [s for s in (by_id, by_name) if s is not None]
+        return min(found, key=lambda s: s.line) if found else None
 
     def unmatched(self, rows: Iterable[SupervisorRow]) -> list[Selector]:
         """Rows of the file that designate no Supervisor of ``rows``."""
-        rows = list(rows)
-        return [s for s in self.selectors if not any(s.matches(row) for row in rows)]
+        keys: set[tuple[str, str, str]] = set()
+        for row in rows:
+            keys.add(("id", row.vcenter, row.id))
+            keys.add(("name", row.vcenter, row.name))
+        return [s for s in self.selectors if _key(s) not in keys]
+
+
+def _key(selector: Selector) -> tuple[str, str, str]:
+    if selector.id:
+        return ("id", selector.vcenter, selector.id)
+    return ("name", selector.vcenter, selector.name or "")
 
 
 def load_selectors(path: Path) -> SelectorFile:
@@ -67,8 +82,11 @@ def load_selectors(path: Path) -> SelectorFile:
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise PlanError(source, [Issue("", f"cannot read the file: {reason}")]) from None
-    reader = csv.DictReader(text.splitlines())
-    header = [h.strip().lower() for h in reader.fieldnames or []]
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    try:
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+    except csv.Error as exc:
+        raise PlanError(source, [Issue("line 1", f"CSV error: {exc}")]) from None
     if "vcenter" not in header or not ({"id", "name"} & set(header)):
         raise PlanError(
             source,
@@ -77,6 +95,7 @@ def load_selectors(path: Path) -> SelectorFile:
     reader.fieldnames = header
     issues: list[Issue] = []
     selectors: list[Selector] = []
+    line = 1
     try:
         for record in reader:
             line = reader.line_num
@@ -97,7 +116,7 @@ def load_selectors(path: Path) -> SelectorFile:
             else:
                 selectors.append(Selector(line, vcenter, id_ or None, name or None))
     except csv.Error as exc:
-        issues.append(Issue(f"line {reader.line_num}", f"CSV error: {exc}"))
+        issues.append(Issue(f"line {line + 1}", f"CSV error: {exc}"))  # the row after the last good
     if issues:
         raise PlanError(source, issues)
     return SelectorFile(source, tuple(selectors))
