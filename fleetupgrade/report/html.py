@@ -72,8 +72,8 @@ code, .mono { font-family: ui-monospace, Menlo, Consolas, monospace; }
 .timeline line.wave { stroke: #8c959f; stroke-dasharray: 4 3; }
 .timeline rect.open { fill-opacity: 0.55; stroke: #1f2328; stroke-dasharray: 3 2; }
 .timeline circle.none { fill: #ffffff; stroke-width: 2; }
-.timeline line.halt { stroke: #c62828; stroke-width: 2; }
-.timeline text.halt { fill: #c62828; font-weight: 700; }
+.timeline line.haltmark { stroke: #c62828; stroke-width: 2; }
+.timeline text.haltmark { fill: #c62828; font-weight: 700; }
 @media print {
   @page { size: A4 landscape; margin: 12mm; }
   body { margin: 0; max-width: none; font-size: 10pt; color: #000; }

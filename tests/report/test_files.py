@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -178,3 +179,20 @@ def test_rerender_of_simulated_stopped_run_is_byte_identical(tmp_path: Path, fmt
     out = tmp_path / f"again.{fmt}"
     assert report_command(run_dir, fmt=fmt, output=out) == 0
     assert out.read_bytes() == (run_dir / FORMAT_FILES[fmt]).read_bytes()
+
+
+class _Terminal(io.StringIO):
+    """A stdout that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_text_to_a_terminal_is_coloured_and_to_a_pipe_plain(tmp_path: Path) -> None:
+    """`report` colours text only when stdout is a terminal."""
+    write_report_files(sample_report(), tmp_path)
+    terminal, pipe = _Terminal(), io.StringIO()
+    report_command(tmp_path, fmt="text", output=None, stdout=terminal)
+    report_command(tmp_path, fmt="text", output=None, stdout=pipe)
+    assert "\x1b[" in terminal.getvalue()
+    assert "\x1b[" not in pipe.getvalue()

@@ -225,12 +225,12 @@ def test_timeline_marks_the_halt_instant() -> None:
     """The HTML timeline draws a red line at the halting decision's instant."""
     html = render_html(sample_report())
     svg = html.split("<svg", 1)[1].split("</svg>", 1)[0]
-    assert svg.count('<line class="halt"') == 1
+    assert svg.count('<line class="haltmark"') == 1
     assert "wave main halted at 2026-12-05 22:52:00Z" in svg
-    halt_x = float(re.search(r'<line class="halt" x1="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
+    halt_x = float(re.search(r'<line class="haltmark" x1="([\d.]+)"', svg).group(1))  # type: ignore[union-attr]
     wave_x = [float(x) for x in re.findall(r'<line class="wave" x1="([\d.]+)"', svg)]
     assert wave_x[1] < halt_x  # after the halted wave started
-    assert '<line class="halt"' not in render_html(stopped_simulated_report())
+    assert '<line class="haltmark"' not in render_html(stopped_simulated_report())
 
 
 def test_huge_timeline_is_aggregated(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -241,7 +241,7 @@ def test_huge_timeline_is_aggregated(monkeypatch: pytest.MonkeyPatch) -> None:
     assert svg.count('<text class="vc"') == 3
     assert "Supervisors, at most" in svg
     assert "in-flight upgrades per vCenter" in svg
-    assert '<line class="halt"' in svg
+    assert '<line class="haltmark"' in svg
 
 
 def test_rejected_wave_names_who_and_why() -> None:
