@@ -7,7 +7,12 @@ import io
 from pathlib import Path
 from typing import Any
 
-from tests.inventory.conftest import ACTIONS, Fleet
+import anyio
+import pytest
+
+from fleetupgrade.inventory import collect_rows
+from fleetupgrade.vcenter import VCenterEndpoint
+from tests.inventory.conftest import ACTIONS, PASSWORD, USERNAME, Fleet
 
 
 def test_json_lists_every_supervisor_with_its_action(fleet: Fleet, fleetupgrade: Any) -> None:
@@ -134,3 +139,30 @@ def test_without_a_target_there_is_no_action(fleet: Fleet, fleetupgrade: Any) ->
     assert {s["action"] for s in doc["supervisors"]} == {None}
     table = fleetupgrade("inventory", fleet.fleet_file)
     assert "would_upgrade" not in table.stdout
+
+
+@pytest.mark.anyio
+async def test_collect_is_cancellable(fleet: Fleet) -> None:
+    """A caller's deadline stops the reads of a slow vCenter promptly, the others unharmed."""
+    endpoints = {
+        name: VCenterEndpoint(
+            name=name,
+            url=fleet.sim.url(name),
+            username=USERNAME,
+            password=PASSWORD,
+            ca_file=fleet.sim.ca_file,
+        )
+        for name in ("vc-a", "vc-b")
+    }
+    await anyio.to_thread.run_sync(lambda: fleet.sim.set_faults("vc-a", latency="30s"))
+    try:
+        started = anyio.current_time()
+        with anyio.move_on_after(0.5) as scope:
+            await collect_rows(endpoints)
+        assert scope.cancelled_caught
+        assert anyio.current_time() - started < 3
+    finally:
+        await anyio.to_thread.run_sync(lambda: fleet.sim.set_faults("vc-a", latency="0s"))
+    rows, failures = await collect_rows(endpoints)
+    assert failures == []
+    assert {r.vcenter for r in rows} == {"vc-a", "vc-b"}
