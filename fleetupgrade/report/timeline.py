@@ -237,7 +237,8 @@ def render_timeline_svg(report: Report) -> str:
         if w.started_at is not None
     ]
     halts = [
-        f'<g class="haltmark"><title>wave {escape(one_line(wave))} halted at {human_time(at)}</title>'
+        f'<g class="haltmark"><title>wave {escape(one_line(wave))} halted at '
+        f"{human_time(at)}</title>"
         f'<line class="haltmark" x1="{scale.x(at):.1f}" y1="{AXIS_H - 18}" '
         f'x2="{scale.x(at):.1f}" y2="{height}"/>'
         f'<text class="haltmark" x="{scale.x(at) + 3:.1f}" y="{AXIS_H - 14}">halt</text></g>'
