@@ -96,3 +96,23 @@ def test_schema_knows_the_new_keys() -> None:
     assert notify["oneOf"] == [{"required": ["url"]}, {"required": ["url_env"]}]
     assert generated["$defs"]["Defaults"]["properties"]["health_timeout"]["default"] == "15m"
     assert generated["$defs"]["Window"]["properties"]["admission"]["default"] == "fit"
+
+
+def _keys(generated: dict[str, object]) -> set[str]:
+    """Every key a plan may hold, from the schema's top level and each table."""
+    keys = set(generated["properties"])  # type: ignore[call-overload]
+    for model in generated["$defs"].values():  # type: ignore[attr-defined]
+        keys |= set(model.get("properties", {}))
+    return keys
+
+
+def test_example_plan_and_docs_show_every_key() -> None:
+    """plans/example.toml shows every key (set or commented) and docs/plan.md names it."""
+    root = PACKAGE.parents[1]
+    example = (root / "plans" / "example.toml").read_text(encoding="utf-8")
+    docs = (root / "docs" / "plan.md").read_text(encoding="utf-8")
+    for key in sorted(_keys(schema.plan_json_schema())):
+        assert any(form in example for form in (f"{key} =", f"[{key}]", f"[[{key}]]")), key
+        assert any(
+            f"`{form}" in docs for form in (f"{key}`", f"{key} ", f"[{key}]", f"[[{key}]]")
+        ), key
