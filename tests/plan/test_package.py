@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import fleetupgrade.plan
 from fleetupgrade.plan import schema
@@ -98,10 +99,10 @@ def test_schema_knows_the_new_keys() -> None:
     assert generated["$defs"]["Window"]["properties"]["admission"]["default"] == "fit"
 
 
-def _keys(generated: dict[str, object]) -> set[str]:
+def _keys(generated: dict[str, Any]) -> set[str]:
     """Every key a plan may hold, from the schema's top level and each table."""
-    keys = set(generated["properties"])  # type: ignore[call-overload]
-    for model in generated["$defs"].values():  # type: ignore[attr-defined]
+    keys: set[str] = set(generated["properties"])
+    for model in generated["$defs"].values():
         keys |= set(model.get("properties", {}))
     return keys
 
