@@ -17,6 +17,7 @@ in free text).
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Mapping
@@ -63,7 +64,12 @@ _SCHEME_SECRET = re.compile(r"\b(Basic|Bearer)\s+(?=[A-Za-z._~+/=-]*\d)([A-Za-z0
 
 def is_sensitive_key(key: object) -> bool:
     """Whether a value logged under ``key`` is a secret (masked whatever it is)."""
-    name = str(key).lower().replace("-", "_")
+    return _is_sensitive_name(str(key))
+
+
+@functools.lru_cache(maxsize=4096)  # log keys are a small, fixed vocabulary
+def _is_sensitive_name(key: str) -> bool:
+    name = key.lower().replace("-", "_")
     return name in _SENSITIVE_KEYS or any(part in name for part in _SENSITIVE_PARTS)
 
 
