@@ -23,7 +23,17 @@ import click
 if TYPE_CHECKING:
     from fleetupgrade.inventory import Inventory, NewPlanOptions, WaveSize
 
-__all__ = ["inventory", "inventory_command", "plan_group", "plan_new_command", "read_source"]
+__all__ = [
+    "Guard",
+    "inventory_cli",
+    "inventory_command",
+    "plan_cli",
+    "plan_new_command",
+    "read_source",
+]
+
+Guard = Callable[[Callable[[], int]], int]
+"""Runs a command body and returns its exit code, mapping errors (``cli.main._guarded``)."""
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -132,45 +142,6 @@ def plan_new_command(
     return ExitCode.FAILURES if inventory.errors else ExitCode.OK
 
 
-def _guard(body: Callable[[], int]) -> None:
-    from fleetupgrade.cli.main import _guarded  # the one mapping of errors to exit codes
-
-    sys.exit(_guarded(body))
-
-
-@click.command()
-@click.argument("plan", type=click.Path(path_type=Path))
-@click.option(
-    "--vcenter", "vcenters", multiple=True, metavar="NAME", help="Only this vCenter (repeatable)."
-)
-@click.option(
-    "--to",
-    "target",
-    metavar="VERSION",
-    help="Target version (default: the plan's desired_version).",
-)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
-@click.option("-o", "--output", type=_FILE, help="Write to FILE instead of stdout.")
-def inventory(
-    plan: Path, vcenters: tuple[str, ...], target: str | None, fmt: str, output: Path | None
-) -> None:
-    """List every Supervisor of PLAN's vCenters: versions, state, health (read-only)."""
-    _guard(
-        lambda: inventory_command(plan, vcenters=vcenters, target=target, fmt=fmt, output=output)
-    )
-
-
-@click.group("plan")
-def plan_group() -> None:
-    """Write plans."""
-
-
 def _plan_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     from fleetupgrade.plan.fields import NAME_PATTERN
 
@@ -209,73 +180,129 @@ def _pause(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
         raise click.BadParameter(str(exc)) from None
 
 
-@plan_group.command("new")
-@click.argument("source", type=click.Path(path_type=Path))
-@click.option("--to", "target", required=True, metavar="VERSION", help="Version to upgrade to.")
-@click.option("--name", callback=_plan_name, help="Plan name (default: <fleet>-to-<version>).")
-@click.option(
-    "--canary",
-    type=click.IntRange(min=0),
-    help="Canary size (default: 1 per vCenter, at most 5; 0: none).",
-)
-@click.option(
-    "--wave-size",
-    default="25%",
-    show_default=True,
-    callback=_wave_size,
-    help="N or P% of the rest.",
-)
-@click.option("--max-per-vcenter-per-wave", "max_per_vcenter", type=click.IntRange(min=1))
-@click.option("--max-precheck-error-percent", default="10", show_default=True, callback=_percent)
-@click.option("--max-failure-percent", default="5", show_default=True, callback=_percent)
-@click.option(
-    "--pause",
-    default="15m",
-    show_default=True,
-    callback=_pause,
-    help="Soak time between waves (0: none).",
-)
-@click.option(
-    "--approve-after-canary", is_flag=True, help="The wave after the canary waits for approve."
-)
-@click.option("--include", type=_FILE, help="CSV (vcenter, id or name): only these Supervisors.")
-@click.option("--exclude", type=_FILE, help="CSV (vcenter, id or name): never these Supervisors.")
-@click.option("-o", "--output", type=_FILE, help="Write the plan to FILE instead of stdout.")
-@click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
-def plan_new(
-    source: Path,
-    target: str,
-    name: str | None,
-    canary: int | None,
-    wave_size: WaveSize,
-    max_per_vcenter: int | None,
-    max_precheck_error_percent: Decimal,
-    max_failure_percent: Decimal,
-    pause: timedelta,
-    approve_after_canary: bool,
-    include: Path | None,
-    exclude: Path | None,
-    output: Path | None,
-    force: bool,
-) -> None:
-    """Write a plan from SOURCE: a fleet/plan file (read live) or a saved inventory JSON."""
+def inventory_cli(guard: Guard) -> click.Command:
+    """The ``inventory`` command; ``guard`` maps errors to exit codes (the CLI's own)."""
 
-    def body() -> int:
-        from fleetupgrade.inventory import NewPlanOptions, load_selectors
-
-        options = NewPlanOptions(
-            target=target,
-            name=name,
-            canary=canary,
-            wave_size=wave_size,
-            max_per_vcenter=max_per_vcenter,
-            max_precheck_error_percent=max_precheck_error_percent,
-            max_failure_percent=max_failure_percent,
-            pause=pause,
-            approve_after_canary=approve_after_canary,
-            include=None if include is None else load_selectors(include),
-            exclude=None if exclude is None else load_selectors(exclude),
+    @click.command()
+    @click.argument("plan", type=click.Path(path_type=Path))
+    @click.option(
+        "--vcenter",
+        "vcenters",
+        multiple=True,
+        metavar="NAME",
+        help="Only this vCenter (repeatable).",
+    )
+    @click.option(
+        "--to",
+        "target",
+        metavar="VERSION",
+        help="Target version (default: the plan's desired_version).",
+    )
+    @click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json", "csv"]),
+        default="table",
+        show_default=True,
+    )
+    @click.option("-o", "--output", type=_FILE, help="Write to FILE instead of stdout.")
+    def inventory(
+        plan: Path, vcenters: tuple[str, ...], target: str | None, fmt: str, output: Path | None
+    ) -> None:
+        """List every Supervisor of PLAN's vCenters: versions, state, health (read-only)."""
+        sys.exit(
+            guard(
+                lambda: inventory_command(
+                    plan, vcenters=vcenters, target=target, fmt=fmt, output=output
+                )
+            )
         )
-        return plan_new_command(source, options, output=output, force=force)
 
-    _guard(body)
+    return inventory
+
+
+def plan_cli(guard: Guard) -> click.Group:
+    """The ``plan`` group with ``plan new``; ``guard`` as for :func:`inventory_cli`."""
+
+    @click.group("plan")
+    def plan_group() -> None:
+        """Write plans."""
+
+    @plan_group.command("new")
+    @click.argument("source", type=click.Path(path_type=Path))
+    @click.option("--to", "target", required=True, metavar="VERSION", help="Version to upgrade to.")
+    @click.option("--name", callback=_plan_name, help="Plan name (default: <fleet>-to-<version>).")
+    @click.option(
+        "--canary",
+        type=click.IntRange(min=0),
+        help="Canary size (default: 1 per vCenter, at most 5; 0: none).",
+    )
+    @click.option(
+        "--wave-size",
+        default="25%",
+        show_default=True,
+        callback=_wave_size,
+        help="N or P% of the rest.",
+    )
+    @click.option("--max-per-vcenter-per-wave", "max_per_vcenter", type=click.IntRange(min=1))
+    @click.option(
+        "--max-precheck-error-percent", default="10", show_default=True, callback=_percent
+    )
+    @click.option("--max-failure-percent", default="5", show_default=True, callback=_percent)
+    @click.option(
+        "--pause",
+        default="15m",
+        show_default=True,
+        callback=_pause,
+        help="Soak time between waves (0: none).",
+    )
+    @click.option(
+        "--approve-after-canary", is_flag=True, help="The wave after the canary waits for approve."
+    )
+    @click.option(
+        "--include", type=_FILE, help="CSV (vcenter, id or name): only these Supervisors."
+    )
+    @click.option(
+        "--exclude", type=_FILE, help="CSV (vcenter, id or name): never these Supervisors."
+    )
+    @click.option("-o", "--output", type=_FILE, help="Write the plan to FILE instead of stdout.")
+    @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
+    def plan_new(
+        source: Path,
+        target: str,
+        name: str | None,
+        canary: int | None,
+        wave_size: WaveSize,
+        max_per_vcenter: int | None,
+        max_precheck_error_percent: Decimal,
+        max_failure_percent: Decimal,
+        pause: timedelta,
+        approve_after_canary: bool,
+        include: Path | None,
+        exclude: Path | None,
+        output: Path | None,
+        force: bool,
+    ) -> None:
+        """Write a plan from SOURCE: a fleet/plan file (read live) or a saved inventory JSON."""
+
+        def body() -> int:
+            from fleetupgrade.inventory import NewPlanOptions, load_selectors
+
+            options = NewPlanOptions(
+                target=target,
+                name=name,
+                canary=canary,
+                wave_size=wave_size,
+                max_per_vcenter=max_per_vcenter,
+                max_precheck_error_percent=max_precheck_error_percent,
+                max_failure_percent=max_failure_percent,
+                pause=pause,
+                approve_after_canary=approve_after_canary,
+                include=None if include is None else load_selectors(include),
+                exclude=None if exclude is None else load_selectors(exclude),
+            )
+            return plan_new_command(source, options, output=output, force=force)
+
+        sys.exit(guard(body))
+
+    return plan_group

@@ -209,8 +209,8 @@ def status(run_dir: Path | None, runs_dir: Path, fmt: str, watch: bool, interval
     )
 
 
-cli.add_command(inventory_commands.inventory)
-cli.add_command(inventory_commands.plan_group)
+cli.add_command(inventory_commands.inventory_cli(_guarded))
+cli.add_command(inventory_commands.plan_cli(_guarded))
 
 
 def main(argv: list[str] | None = None) -> Any:
