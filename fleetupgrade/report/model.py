@@ -241,8 +241,13 @@ class Report(_Model):
         )
 
     def stop_entry(self) -> HistoryEntry | None:
-        """The latest ``stopped`` entry, if the run was stopped (it says why)."""
-        return next((h for h in reversed(self.history) if h.event == "stopped"), None)
+        """The ``stopped`` entry that ended the run (it says why); None once resumed."""
+        for entry in reversed(self.history):
+            if entry.event == "stopped":
+                return entry
+            if entry.event in ("started", "resumed"):
+                return None
+        return None
 
 
 def compute_totals(waves: Iterable[WaveReport]) -> dict[str, int]:

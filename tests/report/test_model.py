@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from fleetupgrade.outcomes import Outcome
 from fleetupgrade.report.model import (
+    HistoryEntry,
     Report,
     SupervisorReport,
     ThresholdRef,
@@ -183,3 +184,16 @@ def test_committed_schema_is_in_sync() -> None:
         "regenerate: .venv/bin/python -c 'from fleetupgrade.report.model import "
         'report_json_schema_text as t; open("docs/report.schema.json", "w").write(t())\''
     )
+
+
+def test_stop_entry_is_forgotten_after_a_resume() -> None:
+    """The stop that ended a run is its latest one; a later resume clears it."""
+    report = stopped_simulated_report()
+    stop = report.stop_entry()
+    assert stop is not None
+    assert stop.reason == "SIGTERM"
+    resumed = report.model_copy(
+        update={"history": [*report.history, HistoryEntry(at=stop.at, event="resumed")]}
+    )
+    assert resumed.stop_entry() is None
+    assert sample_report().stop_entry() is None
