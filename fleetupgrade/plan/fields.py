@@ -40,6 +40,7 @@ __all__ = [
     "NonEmpty",
     "NonNegativeDuration",
     "OffsetDateTime",
+    "OneLine",
     "Percent",
     "PlanPath",
     "PositiveDuration",
@@ -180,3 +181,13 @@ def _username(value: Any) -> Any:
 
 
 Username = Annotated[NonEmpty, BeforeValidator(_username)]
+
+
+def _one_line(value: Any) -> Any:
+    """Text shown in reports and notifications: one printable line."""
+    if isinstance(value, str) and any(not ch.isprintable() for ch in value):
+        raise ValueError("must be one line of printable text (no newline or control character)")
+    return value
+
+
+OneLine = Annotated[NonEmpty, Field(max_length=200), BeforeValidator(_one_line)]

@@ -44,6 +44,7 @@ _FRIENDLY = {
     "timezone_aware": "a window time needs an offset, e.g. 2026-12-05T22:00:00Z",
     "string_pattern_mismatch": "use lower-case letters, digits and '-' (e.g. q4-upgrade)",
     "too_short": "must not be empty",
+    "string_too_short": "must not be empty",
 }
 
 

@@ -33,6 +33,7 @@ from fleetupgrade.plan.fields import (
     NonEmpty,
     NonNegativeDuration,
     OffsetDateTime,
+    OneLine,
     Percent,
     PlanPath,
     PositiveDuration,
@@ -179,7 +180,7 @@ class Plan(_Model):
 
     version: Annotated[Literal[1], BeforeValidator(plan_version)]
     name: Name
-    change_ref: NonEmpty | None = None
+    change_ref: OneLine | None = None
     defaults: Defaults = Field(default_factory=Defaults)
     window: Window | None = None
     vcenters: Annotated[tuple[VCenterConfig, ...], Field(min_length=1)]

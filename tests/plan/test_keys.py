@@ -133,6 +133,13 @@ def test_window_admission(write: Write) -> None:
             'max_requests_per_second = "fast"',
             "vcenters[0].max_requests_per_second: expected a number, got a string",
         ),
+        (
+            'url = "https://vc-east.example"',
+            "max_requests_per_second = true",
+            "vcenters[0].max_requests_per_second: expected a number, got a boolean",
+        ),
+        ('name = "q4"', 'change_ref = "CHG-1\\nInjected"', "change_ref: must be one line"),
+        ('name = "q4"', 'change_ref = ""', "change_ref: must not be empty"),
     ],
 )
 def test_new_key_rules(write: Write, where: str, extra: str, expected: str) -> None:
