@@ -2,7 +2,7 @@
 
 Health follows the scenario (``health_before``, ``health_after_upgrade``,
 ``health_settle``) and the state machine, at a simulated instant (docs/simulator.md,
-Summary and health):
+Health):
 
 * ``ERROR`` while the upgrade state is ``ERROR`` (a failed upgrade needs intervention);
 * ``CONFIGURING`` while the upgrade proper runs, and for ``health_settle`` after a
