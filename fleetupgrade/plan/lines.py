@@ -25,6 +25,7 @@ Path = tuple[str | int, ...]
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _LOCATION_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _SCALAR_END = set(",]}#\n")
+_WAVE_PREFIX = re.compile(r"^waves\[\d+\]")
 
 
 def parse_location(location: str) -> Path:
@@ -255,9 +256,6 @@ class PlanIssue(Issue):
         if where:
             parts.append(where)
         return ": ".join([*parts, self.message])
-
-
-_WAVE_PREFIX = re.compile(r"^waves\[\d+\]")
 
 
 def locate(issues: Iterable[Issue], text: str, data: Mapping[str, Any]) -> list[PlanIssue]:

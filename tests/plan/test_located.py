@@ -140,3 +140,20 @@ def test_deep_nesting_has_a_line(write: Write) -> None:
     code, output = validate(str(write(text)))
     assert code == 2
     assert "line 4: TOML nested too deeply" in output
+
+
+def test_line_index_skips_multiline_strings_and_dotted_keys() -> None:
+    """Table headers inside multi-line strings are text; dotted and quoted keys are found."""
+    text = (
+        'note = """\n[[waves]]\nname = "fake"\n"""\n'
+        "lit = '''\n[[waves]]\n'''\n"
+        'esc = "a \\" [[waves]]"\n'
+        "[[waves]]\n"
+        'meta.owner = "x"\n'
+        '"quoted key" = 1\n'
+    )
+    index = LineIndex(text)
+    assert index.line_of("waves[0]") == 9
+    assert index.line_of("waves[0].meta.owner") == 10
+    assert index.line_of("waves[0].quoted key") == 11
+    assert index.line_of("waves[1]") is None
