@@ -1,9 +1,9 @@
 """Composition root: parse arguments, hand each command to its module, map errors to exit codes.
 
 Every command body lives next to what it drives; this module only wires them to click and
-guarantees the exit-code contract of DESIGN §1: our own errors become one located message
-and exit 2, anything unexpected becomes exit 70 with a pointer to the events log, never a
-bare traceback.
+guarantees the exit-code contract (docs/design.md, "Exit codes"): our own errors become
+one located message and exit 2, I/O errors on the run directory exit 74, a held lock 75,
+anything unexpected exit 70 with a pointer to a crash log, never a bare traceback.
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from typing import Any
 import click
 
 from fleetupgrade import __version__
+from fleetupgrade.cli import control as control_commands
 from fleetupgrade.cli import inventory as inventory_commands
-from fleetupgrade.errors import FleetUpgradeError, LockHeld
+from fleetupgrade.durations import parse_duration
+from fleetupgrade.errors import FleetUpgradeError, LockHeld, RunDirIOError
+from fleetupgrade.logs import crash_log_path, write_crash_report
 from fleetupgrade.outcomes import ExitCode
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -32,6 +35,9 @@ def _guarded(body: Callable[[], int]) -> int:
     except LockHeld as exc:
         click.echo(f"error: {exc}", err=True)
         return ExitCode.LOCKED
+    except RunDirIOError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return ExitCode.IO_ERROR
     except FleetUpgradeError as exc:
         click.echo(f"error: {exc}", err=True)
         return ExitCode.USAGE
@@ -39,9 +45,9 @@ def _guarded(body: Callable[[], int]) -> int:
         click.echo("interrupted", err=True)
         return ExitCode.STOPPED
     except Exception as exc:
-        crash = Path.cwd() / "fleetupgrade-crash.log"
+        crash = crash_log_path(None, Path("runs"))
         try:
-            crash.write_text(traceback.format_exc(), encoding="utf-8")
+            write_crash_report(crash, traceback.format_exc())
             where = f"details in {crash}"
         except OSError:
             where = "no crash log could be written"
@@ -142,6 +148,21 @@ def report(run_dir: Path, fmt: str, output: Path | None) -> None:
 @click.option("--no-progress", is_flag=True, help="No live progress display.")
 @click.option("--ignore-window", is_flag=True, help="Run now, outside the maintenance window.")
 @click.option("--new", is_flag=True, help="Start a new run although an unfinished one exists.")
+@click.option(
+    "--scenario",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Simulator scenario for --simulate (implies --simulate).",
+)
+@click.option("--allow-unhealthy", is_flag=True, help="Dry run: count unhealthy Supervisors in.")
+@click.option("--approve", multiple=True, metavar="WAVE", help="Pre-approve a gated wave.")
+@click.option("--change-ref", default=None, help="Change ticket reference shown in reports.")
+@click.option(
+    "--lock-timeout",
+    default="0s",
+    show_default=True,
+    help="Wait this long for another run's lock instead of exiting 75.",
+)
 def run(
     plan: Path,
     dry_run: bool,
@@ -154,6 +175,11 @@ def run(
     no_progress: bool,
     ignore_window: bool,
     new: bool,
+    scenario: Path | None,
+    allow_unhealthy: bool,
+    approve: tuple[str, ...],
+    change_ref: str | None,
+    lock_timeout: str,
 ) -> None:
     """Execute PLAN: waves in order, upgrades, report."""
     from fleetupgrade.cli.run import RunOptions, run_command
@@ -162,12 +188,25 @@ def run(
         raise click.UsageError("--prechecks goes with --dry-run")
     if resume is not None and (dry_run or new):
         raise click.UsageError("--resume cannot be combined with --dry-run or --new")
+    if simulate and scenario is None:
+        click.echo("warning: --simulate SCENARIO is deprecated; use --scenario SCENARIO", err=True)
+        scenario = Path(simulate)
+    if scenario is not None and not scenario.is_file():
+        raise click.BadParameter(f"no such scenario file: {scenario}", param_hint="--scenario")
+    try:
+        wait = parse_duration(lock_timeout).total_seconds()
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--lock-timeout") from None
     options = RunOptions(
         runs_dir=runs_dir,
         dry_run=dry_run,
         prechecks=prechecks,
-        simulate=simulate is not None,
-        scenario=Path(simulate) if simulate else None,
+        allow_unhealthy=allow_unhealthy,
+        simulate=simulate is not None or scenario is not None,
+        scenario=scenario,
+        approve=approve,
+        change_ref=change_ref,
+        lock_timeout=wait,
         resume=resume is not None,
         resume_dir=Path(resume) if resume else None,
         new=new,
@@ -211,6 +250,8 @@ def status(run_dir: Path | None, runs_dir: Path, fmt: str, watch: bool, interval
 
 cli.add_command(inventory_commands.inventory_cli(_guarded))
 cli.add_command(inventory_commands.plan_cli(_guarded))
+for _command in control_commands.commands(_guarded):
+    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> Any:

@@ -110,9 +110,10 @@ class BulkPoller:
             if self._idle():
                 continue
             self._last_round = anyio.current_time()
+            # Readers arriving during this round wait for the next one: it will include them.
+            done, self._done = self._done, anyio.Event()
             self._latest = await self._round()
             self.rounds += 1
-            done, self._done = self._done, anyio.Event()
             done.set()
 
     async def _round(self) -> PollRound:

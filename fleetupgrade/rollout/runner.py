@@ -246,6 +246,9 @@ class Runner:
                     self._reject(wave, answer)
                     return
                 self.journal.add_history("approved", by=answer.by, reason=wave.name)
+            if index > 0:
+                for handle in self.fleet.values():
+                    handle.forget_failure()  # an unreachable vCenter gets another chance
             self.emit("wave_started", wave=wave.name, summary=f"wave {wave.name} started")
             finished = await WaveRunner(
                 plan=self.plan,

@@ -118,7 +118,6 @@ class WaveRunner:
             queues.setdefault(row.vcenter, deque()).append(row)
         async with anyio.create_task_group() as tg:
             for vcenter, queue in queues.items():
-                self.fleet[vcenter].forget_failure()
                 for _ in range(min(self.plan.max_concurrent_for(vcenter), len(queue))):
                     tg.start_soon(self._worker, queue)
         return self._close()

@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 import pytest
+import stamina
 from click.testing import CliRunner
 
 from fleetupgrade.cli.main import cli
@@ -146,6 +147,13 @@ class RunResult:
     def events(self) -> list[dict[str, Any]]:
         text = (self.run_dir / "events.jsonl").read_text(encoding="utf-8")
         return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def _no_backoff() -> Iterator[None]:
+    """Retries in the in-process runs happen at once and stop after three attempts."""
+    with stamina.set_testing(True, attempts=3):
+        yield
 
 
 @pytest.fixture

@@ -56,7 +56,7 @@ def test_dry_run_classifies_and_never_creates(
         ]
     )
     result = fleet_cli("run", str(plan.write(tmp_path, sim)), "--dry-run")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 3  # rejected/unreachable are failures: the wave would halt, result.output
     assert result.outcomes() == {
         "vc-east/supervisor-1": "would_upgrade",
         "vc-east/supervisor-2": "already_current",
@@ -141,7 +141,7 @@ def test_tls_failure_is_unreachable_with_advice(
         vcenters={"vc-east": {"ca_file": str(other_ca)}},
     )
     result = fleet_cli("run", str(plan.write(tmp_path, sim)), "--dry-run")
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # rejected/unreachable are failures: the wave would halt
     supervisor = result.report["waves"][0]["supervisors"][0]
     assert supervisor["outcome"] == "unreachable"
     assert "ca_file" in supervisor["reason"]

@@ -74,7 +74,14 @@ def test_each_outcome_is_classified(start_sim: Any, fleet_cli: Any, tmp_path: Pa
     supervisors = refs("vc-east", *(f"supervisor-{i}" for i in range(1, 9)))
     supervisors[4] = {**supervisors[4], "ignore_precheck_warnings": True}
     plan = PlanSpec(
-        waves=[{"name": "mixed", "max_precheck_errors": 5, "supervisors": supervisors}],
+        waves=[
+            {
+                "name": "mixed",
+                "max_precheck_errors": 5,
+                "max_failures": 8,
+                "supervisors": supervisors,
+            }
+        ],
         defaults={"max_concurrent_per_vcenter": 4},
     )
     result = fleet_cli("run", str(plan.write(tmp_path, sim)))
@@ -115,7 +122,7 @@ def test_missing_privilege_is_rejected(start_sim: Any, fleet_cli: Any, tmp_path:
     )
     plan = PlanSpec(waves=[{"name": "w", "supervisors": refs("vc-east", "supervisor-1")}])
     result = fleet_cli("run", str(plan.write(tmp_path, sim)))
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a rejection is a failure: the wave's failure gate halts
     assert result.outcomes() == {"vc-east/supervisor-1": "rejected"}
     assert "UNAUTHORIZED" in result.report["waves"][0]["supervisors"][0]["reason"]
     assert sim.stats()["creates"] == {}
@@ -164,7 +171,7 @@ def test_slow_upgrade_times_out(
         waves=[{"name": "w", "supervisors": refs("vc-east", "supervisor-1")}], defaults=timeouts
     )
     result = fleet_cli("run", str(plan.write(tmp_path, sim)))
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a failure: the default failure gate (0) halts
     supervisor = result.report["waves"][0]["supervisors"][0]
     assert supervisor["outcome"] == "timed_out"
     assert reason in supervisor["reason"]
@@ -188,7 +195,7 @@ def test_down_vcenter_is_isolated(start_sim: Any, fleet_cli: Any, tmp_path: Path
         ]
     )
     result = fleet_cli("run", str(plan.write(tmp_path, sim)))
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a failure: the default failure gate (0) halts
     assert result.outcomes() == {
         "vc-east/supervisor-1": "upgraded",
         "vc-west/supervisor-1": "unreachable",
@@ -201,12 +208,13 @@ def test_down_vcenter_is_isolated(start_sim: Any, fleet_cli: Any, tmp_path: Path
 def test_wrong_password_is_unreachable_not_precheck_error(
     start_sim: Any, fleet_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Bad credentials make the vCenter's Supervisors ``unreachable`` and never halt a wave."""
+    """Bad credentials make the vCenter's Supervisors ``unreachable`` (a failure), never a
+    precheck ERROR."""
     sim = start_sim(scenario({"vc-east": [sup("supervisor-1")]}))
     monkeypatch.setenv("FLEETUPGRADE_TEST_PASSWORD", "wrong-sentinel-password")
     plan = PlanSpec(waves=[{"name": "w", "supervisors": refs("vc-east", "supervisor-1")}])
     result = fleet_cli("run", str(plan.write(tmp_path, sim)))
-    assert result.exit_code == 1
+    assert result.exit_code == 3  # a failure: the default failure gate (0) halts
     assert result.outcomes() == {"vc-east/supervisor-1": "unreachable"}
     for path in result.run_dir.iterdir():
         if path.is_file() and path.suffix != ".db":
