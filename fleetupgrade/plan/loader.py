@@ -81,7 +81,10 @@ def parse_plan(text: str, *, source: str, base: Path) -> Plan:
         issues = issues_from_validation(exc, Plan) + issues
     except RecursionError:
         raise _too_deep(source, text) from None
-    located = locate(_unique(issues), text, data)
+    located = sorted(  # in file order, as an operator fixes them; unlocated ones last
+        locate(_unique(issues), text, data),
+        key=lambda issue: (issue.line is None, issue.line or 0),
+    )
     errors = [i for i in located if i.severity == "error"]
     if errors or plan is None:
         raise PlanError(source, errors or [Issue("", "invalid plan")])

@@ -157,3 +157,17 @@ def test_line_index_skips_multiline_strings_and_dotted_keys() -> None:
     assert index.line_of("waves[0].meta.owner") == 10
     assert index.line_of("waves[0].quoted key") == 11
     assert index.line_of("waves[1]") is None
+
+
+def test_errors_come_in_file_order(write: Write) -> None:
+    """Model errors and cross-checks are interleaved by line, as an operator fixes them."""
+    text = (
+        BASE.replace('desired_version = "9.1.0"', 'desired_version = "9.1.0"\npoll_interval = 5')
+        .replace('username = "svc@vsphere.local"', 'username = "svc:x"', 1)
+        .replace('name = "rest"', 'name = "rest"\nmax_failures = -1')
+        .replace("https://vc-north.example", "ftp://vc-north.example")
+    )
+    code, output = validate("--format", "json", str(write(text)))
+    assert code == 2
+    lines = [e["line"] for e in json.loads(output)["plans"][0]["errors"]]
+    assert lines == [5, 9, 13, 21]
