@@ -99,7 +99,9 @@ async def test_running_upgrade_of_another_version_is_unknown(fake: FakeVCenter) 
     fake.script("GET", GET_SV1, Answer(200, upgrade_info("INPROGRESS", "9.2.0")))
     fake.script("POST", TASKS_PATH, Answer(200, {}))
     async with VCenterClient(endpoint_for(fake.url)) as vc:
-        with pytest.raises(CreateOutcomeUnknown, match=r"upgrade to 9\.2\.0 is in progress instead"):
+        with pytest.raises(
+            CreateOutcomeUnknown, match=r"upgrade to 9\.2\.0 is in progress instead"
+        ):
             await _create(vc)
 
 

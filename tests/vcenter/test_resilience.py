@@ -219,3 +219,44 @@ async def test_logout_after_timeouts_frees_the_session(sim: RunningSimulator) ->
         with pytest.raises(VCenterUnreachable, match="no answer within"):
             await vc.list_versions()
     assert sim.stats()["sessions"] == 0
+
+
+# -- secrets ---------------------------------------------------------------------------
+
+SECRETS_SCENARIO = (
+    SCENARIO
+    + """
+[[vcenters.supervisors]]
+id = "supervisor-2"
+name = "sv-lab-02"
+"""
+)
+
+
+async def test_secrets_never_leak_through_retries_breaker_or_settling(tmp_path: Path) -> None:
+    """Password, session id and Authorization never appear in retry/breaker/create texts."""
+    texts: list[str] = []
+    async with run_simulator(parse_scenario(SECRETS_SCENARIO), workdir=tmp_path) as sim:
+        endpoint = _sim_endpoint(sim, breaker_threshold=2)
+        with capture_logs() as logs:
+            async with VCenterClient(endpoint) as vc:
+                await vc.login()
+                token = vc._session._token
+                await sim.set_faults(VC, lost_response_rate=1.0)
+                await vc.create_upgrade_job("supervisor-1", "9.1.0", ignore_precheck_warnings=True)
+                await sim.set_faults(VC, lost_response_rate=0.0, http_503_rate=1.0)
+                for call in (
+                    vc.list_versions(),
+                    vc.create_upgrade_job("supervisor-2", "9.1.0", ignore_precheck_warnings=True),
+                ):
+                    with pytest.raises(Exception) as info:  # noqa: PT011 - any error, text checked
+                        await call
+                    texts += [str(info.value), repr(info.value), repr(info.value.__cause__)]
+                texts.append(repr(vc))
+    texts += [repr(entry) for entry in logs]
+    events = {entry["event"] for entry in logs}
+    assert {"http_retry", "circuit_opened", "create_outcome_unknown", "create_reconciled"} <= events
+    assert token
+    for text in texts:
+        for secret in (SENTINEL_PASSWORD, token, "Authorization", "Basic "):
+            assert secret not in text
