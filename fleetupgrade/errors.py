@@ -9,6 +9,7 @@ else as a bug (exit 70)::
     │   └── FleetFileError         a plan without [[waves]] given to `run`
     ├── ScenarioError              a simulator scenario file is unreadable or invalid
     ├── CredentialsError           credentials named by the plan cannot be read
+    │   └── UsernameError          a username HTTP Basic cannot carry (also a ValueError)
     ├── VCenterError               talking to one vCenter went wrong (carries its name)
     │   ├── VCenterUnreachable     connection refused/reset, DNS, timeouts (after retries)
     │   │   └── TLSVerificationError   unknown CA, wrong host name, thumbprint mismatch
@@ -16,8 +17,8 @@ else as a bug (exit 70)::
     │   ├── APIError               a vAPI error answer: error_type, HTTP status, messages
     │   │   └── UpgradeJobRejected     vCenter answered a job create with an error: no job created
     │   ├── MalformedResponse      an answer that does not match docs/wire.md
-    │   ├── CreateOutcomeUnknown   a create was sent but its answer was lost
-    │   └── UpgradeJobNotCreated   a create's answer was lost; vCenter, re-read, shows no job
+    │   ├── CreateOutcomeUnknown   a create's outcome is unknown and vCenter could not prove it
+    │   └── UpgradeJobNotCreated   a create's outcome was unknown; vCenter, re-read, proved no job
     └── RunError                   the run itself cannot go on
         ├── LockHeld               another run of this plan holds its lock
         ├── PlanChanged            a resumed run's plan differs from the one it began with
