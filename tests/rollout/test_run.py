@@ -190,12 +190,13 @@ def test_down_vcenter_is_isolated(start_sim: Any, fleet_cli: Any, tmp_path: Path
         waves=[
             {
                 "name": "w",
+                "max_failures": 1,
                 "supervisors": refs("vc-east", "supervisor-1") + refs("vc-west", "supervisor-1"),
             }
         ]
     )
     result = fleet_cli("run", str(plan.write(tmp_path, sim)))
-    assert result.exit_code == 3  # a failure: the default failure gate (0) halts
+    assert result.exit_code == 1
     assert result.outcomes() == {
         "vc-east/supervisor-1": "upgraded",
         "vc-west/supervisor-1": "unreachable",
