@@ -142,6 +142,12 @@ def plan_new_command(
     return ExitCode.FAILURES if inventory.errors else ExitCode.OK
 
 
+def _version(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and (not value.strip() or value != value.strip()):
+        raise click.BadParameter("a version is a non-empty word like 9.1.0")
+    return value
+
+
 def _plan_name(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     from fleetupgrade.plan.fields import NAME_PATTERN
 
@@ -196,6 +202,7 @@ def inventory_cli(guard: Guard) -> click.Command:
         "--to",
         "target",
         metavar="VERSION",
+        callback=_version,
         help="Target version (default: the plan's desired_version).",
     )
     @click.option(
@@ -230,7 +237,14 @@ def plan_cli(guard: Guard) -> click.Group:
 
     @plan_group.command("new")
     @click.argument("source", type=click.Path(path_type=Path))
-    @click.option("--to", "target", required=True, metavar="VERSION", help="Version to upgrade to.")
+    @click.option(
+        "--to",
+        "target",
+        required=True,
+        metavar="VERSION",
+        callback=_version,
+        help="Version to upgrade to.",
+    )
     @click.option("--name", callback=_plan_name, help="Plan name (default: <fleet>-to-<version>).")
     @click.option(
         "--canary",

@@ -193,6 +193,7 @@ def test_nothing_to_upgrade_writes_nothing_and_exits_1(
         (("--max-failure-percent", "150"), "at most 100"),
         (("--pause", "soon"), "--pause"),
         (("--name", "Bad Name"), "plan name"),
+        (("--to", ""), "non-empty"),
     ],
 )
 def test_bad_options_are_exit_2(
