@@ -1,4 +1,4 @@
-"""Plan loading: every rule of DESIGN §2 with its located message, all at once."""
+"""Plan loading: every rule of docs/plan.md with its located message, all at once."""
 
 from __future__ import annotations
 

@@ -139,6 +139,10 @@ class LiveProgress:
             live, self._live = self._live, None
             live.__exit__(exc_type, exc, tb)
 
+    def print_log_line(self, line: str) -> None:
+        """Show a warning line above the display (console colours kept, no markup read)."""
+        self._console.print(Text.from_ansi(line.rstrip("\n")))
+
     def update(self, snapshot: ProgressSnapshot) -> None:
         """Show ``snapshot`` from the next refresh on (cheap; call it as often as you like)."""
         if self._live is not None:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import getpass
 import hashlib
 import os
+import signal
 import socket
 import sys
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+import threading
+import traceback
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
@@ -26,9 +29,9 @@ import structlog
 from fleetupgrade import __version__
 from fleetupgrade.cli.live import LiveProgress
 from fleetupgrade.cli.progress_feed import progress_snapshot
-from fleetupgrade.errors import FleetUpgradeError, PlanChanged, RunError
+from fleetupgrade.errors import FleetUpgradeError, PlanChanged, RunDirIOError, RunError
 from fleetupgrade.journal.lock import PlanLock
-from fleetupgrade.journal.records import NotificationRecord
+from fleetupgrade.journal.records import NotificationRecord, Phase
 from fleetupgrade.journal.reporting import build_report
 from fleetupgrade.journal.rundir import (
     RunDir,
@@ -40,9 +43,19 @@ from fleetupgrade.journal.rundir import (
 )
 from fleetupgrade.journal.store import Journal
 from fleetupgrade.journal.views import load_view
-from fleetupgrade.logs import close_logging, configure_logging, register_secret
+from fleetupgrade.logs import (
+    close_logging,
+    configure_logging,
+    crash_log_path,
+    events_log_failure,
+    is_console_gone,
+    mute_stream,
+    register_secret,
+    set_console_sink,
+    write_crash_report,
+)
 from fleetupgrade.notify import NotificationResult, Notifier, NotifyTarget, RunInfo
-from fleetupgrade.outcomes import RunResult
+from fleetupgrade.outcomes import ExitCode, RunResult
 from fleetupgrade.plan import Plan, load_plan, resolve_credentials
 from fleetupgrade.plan.notify import resolve_notify_targets
 from fleetupgrade.report.files import write_report_files, write_report_json
@@ -121,6 +134,7 @@ def endpoints_from_plan(plan: Plan, env: Mapping[str, str]) -> dict[str, VCenter
             ca_file=vcenter.ca_file,
             tls_thumbprint=vcenter.tls_thumbprint,
             request_timeout=plan.defaults.request_timeout.total_seconds(),
+            max_connections=plan.max_concurrent_for(vcenter.name) + 2,
             max_requests_per_second=plan.requests_per_second_for(vcenter.name),
         )
     return endpoints
@@ -226,21 +240,87 @@ def _execute(
         journal = Journal(run_dir.journal_file)
     structlog.contextvars.bind_contextvars(run_id=run_dir.run_id)
     try:
-        report = anyio.run(
-            _main, plan, run_dir, journal, options, mode, endpoints, targets, progress_on
-        )
+        with private_files():  # everything the run writes (journal, sim CA, reports) is 0600
+            report = anyio.run(
+                _main, plan, run_dir, journal, options, mode, endpoints, targets, progress_on
+            )
     except FleetUpgradeError:
         # Found before anything was fired: this run must not pass for an unfinished one.
-        if not options.resume:
-            journal.set_meta(result="aborted", exit_code=2)
+        if not options.resume and not _anything_fired(journal):
+            journal.set_meta(result="aborted", exit_code=ExitCode.USAGE)
         raise
+    except Exception as exc:
+        return _internal_error(exc, run_dir)
     finally:
+        if _is_final(journal):
+            journal.seal()
         journal.close()
         structlog.contextvars.unbind_contextvars("run_id")
         close_logging()
-    print(render_summary(report, run_dir.path), file=out)
+    failure = events_log_failure()
+    if failure is not None:
+        raise RunDirIOError(run_dir.events_file, "write the events log", failure)
     assert report.exit_code is not None
+    with _result_decided():
+        _print_summary(render_summary(report, run_dir.path), out)
     return report.exit_code
+
+
+def _is_final(journal: Journal) -> bool:
+    """Halted, finished or aborted with nothing in doubt: nothing will write it again."""
+    try:
+        result = journal.meta().get("result")
+        return result not in (None, "stopped") and not any(
+            r.in_doubt for r in journal.supervisors()
+        )
+    except RunDirIOError:
+        return False
+
+
+def _anything_fired(journal: Journal) -> bool:
+    return any(r.attempts > 0 or r.phase is not Phase.PENDING for r in journal.supervisors())
+
+
+def _internal_error(exc: Exception, run_dir: RunDir) -> int:
+    """A bug: the message, the events log and a crash report in the run directory (exit 70)."""
+    text = traceback.format_exc()
+    log.error("internal_error", reason=f"{type(exc).__name__}: {exc}")
+    crash = crash_log_path(run_dir.path, run_dir.path.parent)
+    try:
+        write_crash_report(crash, text)
+        where = f"details in {crash}"
+    except OSError:
+        where = "no crash report could be written"
+    _print_summary(
+        f"internal error: {type(exc).__name__}: {exc} (events log: {run_dir.events_file}; {where})",
+        sys.stderr,
+    )
+    return ExitCode.INTERNAL
+
+
+@contextmanager
+def _result_decided() -> Iterator[None]:
+    """Once the result is decided, a late SIGTERM/SIGHUP/SIGINT cannot change the exit code."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    names = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+    previous = {s: signal.signal(s, signal.SIG_IGN) for s in names}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _print_summary(text: str, out: TextIO) -> None:
+    """Print; a console that went away (closed pipe, lost terminal) is not an error."""
+    try:
+        print(text, file=out, flush=True)
+    except OSError as exc:
+        if not is_console_gone(exc):
+            raise
+        mute_stream(out)
 
 
 def _first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
@@ -368,11 +448,15 @@ async def _run(
                 end = await runner.run()
             else:
                 with LiveProgress(enabled=True) as live:
-                    async with anyio.create_task_group() as tg:
-                        tg.start_soon(_refresh_progress, live, journal)
-                        end = await runner.run()
-                        tg.cancel_scope.cancel()
-                    live.update(progress_snapshot(journal))
+                    set_console_sink(live.print_log_line)
+                    try:
+                        async with anyio.create_task_group() as tg:
+                            tg.start_soon(_refresh_progress, live, journal)
+                            end = await runner.run()
+                            tg.cancel_scope.cancel()
+                        live.update(progress_snapshot(journal))
+                    finally:
+                        set_console_sink(None)
         return write(end.result, end.exit_code)
 
 

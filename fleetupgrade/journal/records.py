@@ -51,6 +51,7 @@ class SupervisorRecord:
     adopted: bool = False
     attempts: int = 0
     intent_at: datetime | None = None
+    vcenter_intent_at: datetime | None = None
     started_at: datetime | None = None
     job_ended_at: datetime | None = None
     finished_at: datetime | None = None

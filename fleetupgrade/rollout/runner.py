@@ -313,7 +313,11 @@ class Runner:
         halted = any(w.status is WaveStatus.HALTED for w in journal.waves())
         stopped = self.control.stop_reason is not None or self.control.window_closed is not None
         for row in journal.supervisors():
-            if row.phase in (Phase.INTENT, Phase.LAUNCHED):
+            if row.phase is Phase.INTENT:
+                journal.mark_detached(
+                    row.key, "a create may have reached vCenter; --resume asks vCenter first"
+                )
+            elif row.phase is Phase.LAUNCHED:
                 journal.mark_detached(row.key, "still upgrading on vCenter when the run stopped")
             elif row.phase is Phase.PENDING and row.outcome is None:
                 why = "an earlier wave halted" if halted and not stopped else "the run stopped"

@@ -217,7 +217,8 @@ async def _create(ctx: SupervisorContext, row: SupervisorRecord) -> None:
         if block is not None:
             _not_started(ctx, row, block)
             return
-        attempt = journal.mark_intent(row.key)
+        vcenter_at = ctx.handle.client.vcenter_time(utcnow())
+        attempt = journal.mark_intent(row.key, vcenter_at=vcenter_at)
         outcome = await _send_create(ctx, row, attempt)
         if outcome is None:
             return  # launched, adopted, finished, or still in doubt at the run's stop
@@ -268,10 +269,15 @@ async def _settle_doubt(ctx: SupervisorContext, row: SupervisorRecord) -> str | 
     """A create may have made a job: ask vCenter until it is known (the run may stop us)."""
     assert row.id is not None
     assert row.intent_at is not None
+    elapsed = (utcnow() - row.intent_at).total_seconds()
+    deadline = anyio.current_time() + max(0.0, ctx.upgrade_timeout - elapsed)
     while True:
+        if anyio.current_time() >= deadline:
+            log.error("create_in_doubt", reason="vCenter could not tell within upgrade_timeout")
+            return None  # stays in doubt: the run ends stopped and --resume asks again
         try:
             found = await ctx.handle.client.reconcile_create(
-                row.id, row.to_version, since=row.intent_at
+                row.id, row.to_version, since=row.intent_at, vcenter_since=row.vcenter_intent_at
             )
         except VCenterError as exc:
             log.warning("reconcile_unknown", reason=str(exc))
@@ -281,9 +287,13 @@ async def _settle_doubt(ctx: SupervisorContext, row: SupervisorRecord) -> str | 
             log.info("reconciled_job_found", task_id=found.task_id, reason=found.describe())
             ctx.journal.mark_launched(row.key, task_id=found.task_id, started_at=row.intent_at)
             return None
-        log.info("reconciled_no_job", reason=found.describe())
-        ctx.journal.mark_no_job(row.key, found.describe())
-        return found.describe()
+        if found.no_job:
+            log.info("reconciled_no_job", reason=found.describe())
+            ctx.journal.mark_no_job(row.key, found.describe())
+            return found.describe()
+        # Unknown: never re-send; ask again until vCenter can tell (or the run stops).
+        log.warning("reconcile_unknown", reason=found.describe())
+        await anyio.sleep(ctx.poll)
 
 
 async def _follow(ctx: SupervisorContext, row: SupervisorRecord) -> None:

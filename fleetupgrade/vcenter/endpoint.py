@@ -33,6 +33,12 @@ def _is_control(char: str) -> bool:
     return unicodedata.category(char) == "Cc"
 
 
+DEFAULT_BREAKER_COOLDOWN = 30.0
+"""Seconds an open circuit breaker holds requests back."""
+DEFAULT_SETTLE_DELAY = 3.0
+"""Seconds after a create before its outcome is read back from vCenter."""
+
+
 @dataclass(frozen=True, slots=True)
 class VCenterEndpoint:
     """One vCenter as the client sees it.
@@ -63,8 +69,8 @@ class VCenterEndpoint:
     max_connections: int = 4
     max_requests_per_second: float = 20.0
     breaker_threshold: int = 5
-    breaker_cooldown: float = 30.0
-    settle_delay: float = 3.0
+    breaker_cooldown: float = DEFAULT_BREAKER_COOLDOWN
+    settle_delay: float = DEFAULT_SETTLE_DELAY
 
     def __post_init__(self) -> None:
         """Reject what can never work, with a message naming the vCenter and the field."""

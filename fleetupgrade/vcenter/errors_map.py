@@ -1,7 +1,7 @@
 """Error answers → our exceptions: the vAPI error body, or the HTTP status when there is none.
 
 Why a module of its own: the mapping is the one place where the contract's tables
-(``vcenter-api.md`` §2) become code, so it is tested against every row of them.
+(docs/wire.md §2) become code, so it is tested against every row of them.
 
 * A JSON object with a string ``error_type`` is a vAPI error: its kind is kept verbatim
   (also a kind this version does not know) with the ``default_message`` texts.

@@ -1,7 +1,7 @@
 """Wire models: vCenter's JSON, parsed once at the edge into frozen, typed objects.
 
 Why this module exists: everything vCenter sends is untrusted input. Each answer is
-validated here against ``vcenter-api.md`` and nothing raw crosses into the engine.
+validated here against docs/wire.md and nothing raw crosses into the engine.
 
 Rules, all from the wire contract (section 1):
 

@@ -1,0 +1,143 @@
+"""The journal's connection: SQLite in WAL mode, transactions, and I/O errors named.
+
+Every write is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``, fsynced); every SQLite
+I/O failure becomes :class:`RunDirIOError` naming the file and the operation (exit 74).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fleetupgrade.errors import RunDirIOError
+
+__all__ = ["JournalBase", "dt", "ts"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS waves (
+    position INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, status TEXT,
+    threshold_kind TEXT NOT NULL, threshold_limit TEXT NOT NULL,
+    failure_kind TEXT NOT NULL, failure_limit TEXT NOT NULL,
+    started_at TEXT, finished_at TEXT);
+CREATE TABLE IF NOT EXISTS supervisors (
+    key TEXT PRIMARY KEY, wave TEXT NOT NULL, position INTEGER NOT NULL,
+    vcenter TEXT NOT NULL, ref_id TEXT, ref_name TEXT, id TEXT, name TEXT,
+    from_version TEXT, to_version TEXT NOT NULL, ignore_warnings INTEGER NOT NULL,
+    control_plane_nodes INTEGER, phase TEXT NOT NULL, outcome TEXT, reason TEXT,
+    task_id TEXT, adopted INTEGER NOT NULL DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0,
+    intent_at TEXT, vcenter_intent_at TEXT, started_at TEXT, job_ended_at TEXT, finished_at TEXT,
+    progress INTEGER, messages TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS attempts (
+    key TEXT NOT NULL, attempt INTEGER NOT NULL, intent_at TEXT NOT NULL,
+    result TEXT, task_id TEXT, PRIMARY KEY (key, attempt));
+CREATE TABLE IF NOT EXISTS decisions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, wave TEXT NOT NULL,
+    rule TEXT NOT NULL, errors INTEGER NOT NULL, failures INTEGER NOT NULL,
+    size INTEGER NOT NULL, limit_value TEXT NOT NULL, verdict TEXT NOT NULL,
+    culprits TEXT NOT NULL DEFAULT '[]', reason TEXT);
+CREATE TABLE IF NOT EXISTS vcenters (
+    name TEXT PRIMARY KEY, url TEXT NOT NULL, requests INTEGER NOT NULL DEFAULT 0,
+    retries INTEGER NOT NULL DEFAULT 0, errors INTEGER NOT NULL DEFAULT 0,
+    paced_waits INTEGER NOT NULL DEFAULT 0, breaker_opens INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS controls (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, command TEXT NOT NULL,
+    wave TEXT, by TEXT NOT NULL, reason TEXT, handled_at TEXT);
+CREATE TABLE IF NOT EXISTS history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, event TEXT NOT NULL,
+    by TEXT, reason TEXT);
+CREATE TABLE IF NOT EXISTS notifications (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, target TEXT NOT NULL,
+    event TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL);
+"""
+
+
+def ts(value: datetime | None) -> str | None:
+    """A journal timestamp (ISO 8601 with offset)."""
+    return None if value is None else value.isoformat()
+
+
+def dt(value: str | None) -> datetime | None:
+    """A journal timestamp read back."""
+    return None if value is None else datetime.fromisoformat(value)
+
+
+class JournalBase:
+    """The SQLite database of one run directory."""
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        self.path = path
+        try:
+            if readonly:
+                self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+            else:
+                self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.executescript(_SCHEMA)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("SELECT count(*) FROM meta").fetchone()
+        except sqlite3.Error as exc:
+            raise RunDirIOError(path, "open the journal", exc) from exc
+
+    def close(self) -> None:
+        """Close the database (every write is already committed)."""
+        self._db.close()
+
+    def seal(self) -> None:
+        """Fold the WAL in and leave WAL mode: a final run is one file from now on.
+
+        Readers later (status, a refused ``--resume``) then open it without creating
+        ``-wal``/``-shm`` beside it. Best effort: a reader holding the database keeps it in
+        WAL mode, which is harmless.
+        """
+        with contextlib.suppress(sqlite3.OperationalError):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._db.execute("PRAGMA journal_mode=DELETE")
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the main file (at wave boundaries and at the end)."""
+        with self._io("checkpoint the journal"):
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    @contextmanager
+    def _io(self, operation: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            raise RunDirIOError(self.path, operation, exc) from exc
+
+    @contextmanager
+    def _tx(self, operation: str = "write the journal") -> Iterator[sqlite3.Connection]:
+        with self._io(operation):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _rows(self, query: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._io("read the journal"):
+            return self._db.execute(query, params).fetchall()
+
+    # -- meta ---------------------------------------------------------------------------
+    def set_meta(self, **values: Any) -> None:
+        """Record run-level facts (run id, plan hash, mode, result …)."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO meta(key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                [(k, json.dumps(v, default=str)) for k, v in values.items()],
+            )
+
+    def meta(self) -> dict[str, Any]:
+        """Every run-level fact."""
+        return {r["key"]: json.loads(r["value"]) for r in self._rows("SELECT * FROM meta")}
