@@ -19,6 +19,7 @@ import click
 from fleetupgrade import __version__
 from fleetupgrade.cli import control as control_commands
 from fleetupgrade.cli import inventory as inventory_commands
+from fleetupgrade.cli.notify import notify_test_command
 from fleetupgrade.durations import parse_duration
 from fleetupgrade.errors import FleetUpgradeError, LockHeld, RunDirIOError
 from fleetupgrade.logs import crash_log_path, write_crash_report
@@ -250,6 +251,7 @@ def status(run_dir: Path | None, runs_dir: Path, fmt: str, watch: bool, interval
 
 cli.add_command(inventory_commands.inventory_cli(_guarded))
 cli.add_command(inventory_commands.plan_cli(_guarded))
+cli.add_command(notify_test_command(_guarded))
 for _command in control_commands.commands(_guarded):
     cli.add_command(_command)
 
