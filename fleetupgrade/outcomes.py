@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Literal, get_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,3 +98,24 @@ class ExitCode:
     LOCKED = 75
 
     PRECEDENCE = (INTERNAL, IO_ERROR, LOCKED, USAGE, STOPPED, HALTED, FAILURES, OK)
+
+
+NotifyEvent = Literal[
+    "run_started",
+    "wave_started",
+    "wave_awaiting_approval",
+    "wave_halted",
+    "wave_finished",
+    "run_finished",
+    "run_stopped",
+    "vcenter_unreachable",
+]
+"""The run events a ``[[notify]]`` target may subscribe to (docs/notify.md)."""
+NOTIFY_EVENTS: tuple[str, ...] = get_args(NotifyEvent)
+DEFAULT_NOTIFY_EVENTS: tuple[NotifyEvent, ...] = (
+    "wave_awaiting_approval",
+    "wave_halted",
+    "run_finished",
+    "run_stopped",
+)
+"""The events of a target that lists none: the ones a human acts on."""

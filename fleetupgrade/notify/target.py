@@ -22,6 +22,7 @@ from typing import Literal
 import yarl
 
 from fleetupgrade.errors import FleetUpgradeError
+from fleetupgrade.outcomes import DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS
 
 __all__ = [
     "DEFAULT_EVENTS",
@@ -34,25 +35,11 @@ __all__ = [
     "url_problem",
 ]
 
-EVENTS: frozenset[str] = frozenset(
-    {
-        "run_started",
-        "wave_started",
-        "wave_awaiting_approval",
-        "wave_halted",
-        "wave_finished",
-        "run_finished",
-        "run_stopped",
-        "vcenter_unreachable",
-        "test",
-    }
-)
+EVENTS: frozenset[str] = frozenset(NOTIFY_EVENTS) | {"test"}
 """Every event a target can subscribe to: the plan's ``[[notify]] events`` values, plus
 ``test``, which ``notify-test`` sends to every target whatever it subscribes to."""
 
-DEFAULT_EVENTS: frozenset[str] = frozenset(
-    {"wave_awaiting_approval", "wave_halted", "run_finished", "run_stopped"}
-)
+DEFAULT_EVENTS: frozenset[str] = frozenset(DEFAULT_NOTIFY_EVENTS)
 """The events of a ``[[notify]]`` target that lists none: the ones a human acts on."""
 
 Status = Literal["delivered", "failed", "dropped"]

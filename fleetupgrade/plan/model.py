@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from fleetupgrade.errors import FleetFileError, Issue
+from fleetupgrade.outcomes import DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS, NotifyEvent
 from fleetupgrade.plan.fields import (
     Count,
     EnvName,
@@ -56,24 +57,6 @@ __all__ = [
     "Wave",
     "Window",
 ]
-
-NotifyEvent = Literal[
-    "run_started",
-    "wave_started",
-    "wave_awaiting_approval",
-    "wave_halted",
-    "wave_finished",
-    "run_finished",
-    "run_stopped",
-    "vcenter_unreachable",
-]
-NOTIFY_EVENTS: tuple[str, ...] = get_args(NotifyEvent)
-DEFAULT_NOTIFY_EVENTS: tuple[NotifyEvent, ...] = (
-    "wave_awaiting_approval",
-    "wave_halted",
-    "run_finished",
-    "run_stopped",
-)
 
 
 class _Model(BaseModel):
