@@ -32,6 +32,7 @@ from fleetupgrade.vcenter import (
 )
 
 __all__ = [
+    "NOT_VERDICTS",
     "RUNNING_TASK_STATES",
     "JobEnd",
     "finished_job",
@@ -45,7 +46,7 @@ RUNNING_TASK_STATES = frozenset({TaskStatus.PENDING, TaskStatus.RUNNING, TaskSta
 _SEVERITY_ORDER = {"ERROR": 0, "WARNING": 1, "INFO": 2}
 # Messages that describe the job, not a precheck verdict (docs/wire.md).
 _BLOCKED_MARKER = "vcenter.wcp.upgrade.precheck.blocked"
-_NOT_VERDICTS = frozenset(
+NOT_VERDICTS = frozenset(
     {
         _BLOCKED_MARKER,
         "vcenter.wcp.upgrade.failed",
@@ -119,7 +120,7 @@ def verdict_messages(
 ) -> tuple[Message, ...]:
     """Every precheck verdict that did not pass, from both sources, by id, worst first."""
     united = [*_condition_messages(conditions), *_upgrade_messages(messages)]
-    return _dedupe(m for m in united if m.id not in _NOT_VERDICTS and m.severity != "INFO")
+    return _dedupe(m for m in united if m.id not in NOT_VERDICTS and m.severity != "INFO")
 
 
 def precheck_verdict(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from fleetupgrade.decide.classify import NOT_VERDICTS
 from fleetupgrade.outcomes import GATE_FAILURE_OUTCOMES, SUCCESS_OUTCOMES, Message, Outcome
 
 __all__ = [
@@ -98,7 +99,9 @@ class Decision:
 
 
 def _culprit(label: str, messages: Sequence[Message]) -> Culprit:
-    return Culprit(label, tuple(m.id for m in messages if m.severity == "ERROR"))
+    """The Supervisor and its ERROR precheck ids (not the job's own status messages)."""
+    ids = tuple(m.id for m in messages if m.severity == "ERROR" and m.id not in NOT_VERDICTS)
+    return Culprit(label, ids)
 
 
 def decision_for_outcome(
