@@ -7,6 +7,7 @@ three have finished; before that the plan's expected duration; else none (launch
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,16 +39,24 @@ def predict_seconds(
     return expected
 
 
-def _span(seconds: float) -> str:
-    return format_duration(timedelta(seconds=round(max(0.0, seconds))))
+COARSE_AFTER = 600.0
+"""From ten minutes on, the reason speaks in whole minutes ("predicted 48m, 31m left")."""
+
+
+def _span(seconds: float, *, up: bool) -> str:
+    """A duration for the reason: the prediction rounded up, the time left rounded down.
+
+    Rounding apart keeps every refusal's numbers visibly in order (never "predicted 31m,
+    31m left"), and an operator reads minutes, not seconds, of a window.
+    """
+    unit = 60 if seconds >= COARSE_AFTER else 1
+    steps = (math.ceil if up else math.floor)(max(0.0, seconds) / unit)
+    return format_duration(timedelta(seconds=steps * unit))
 
 
 def admit(*, left_seconds: float, predicted: float | None) -> Admission:
     """Admit when nothing is predicted or the prediction fits in what is left."""
     if predicted is None or predicted <= left_seconds:
         return Admission(True, predicted)
-    return Admission(
-        False,
-        predicted,
-        f"predicted {_span(predicted)}, {_span(left_seconds)} left in the window",
-    )
+    when, left = _span(predicted, up=True), _span(left_seconds, up=False)
+    return Admission(False, predicted, f"predicted {when}, {left} left in the window")

@@ -12,7 +12,7 @@ from the journal, which owns them.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import anyio
@@ -20,6 +20,7 @@ import structlog
 
 from fleetupgrade.decide.admission import Admission, admit, predict_seconds
 from fleetupgrade.decide.gates import (
+    Culprit,
     Decision,
     closing_decisions,
     decision_for_outcome,
@@ -38,10 +39,27 @@ from fleetupgrade.timefmt import utcnow
 
 log = structlog.get_logger("fleetupgrade.rollout")
 
-__all__ = ["ASSUMED_NODES", "WaveRunner"]
+__all__ = ["ASSUMED_NODES", "WaveRunner", "finished_upgrades"]
 
 ASSUMED_NODES = 3
 """vCenter reports no node count for an idle Supervisor; three is vSphere's default."""
+
+
+def finished_upgrades(rows: Sequence[SupervisorRecord]) -> list[tuple[int | None, float]]:
+    """The run's finished upgrades as (control-plane nodes, seconds from create to job end).
+
+    Read from the journal, so a resumed run keeps what it learned before. An adopted job
+    is left out: it was not watched from its creation, its duration is unknown.
+    """
+    learned: list[tuple[int | None, float]] = []
+    for row in rows:
+        if row.outcome is not Outcome.UPGRADED or row.adopted or row.started_at is None:
+            continue
+        ended = row.job_ended_at or row.finished_at
+        if ended is not None:
+            nodes = row.control_plane_nodes or ASSUMED_NODES
+            learned.append((nodes, (ended - row.started_at).total_seconds()))
+    return learned
 
 
 @dataclass(slots=True)
@@ -55,7 +73,9 @@ class WaveRunner:
     settings: RunSettings
     control: RunControl
     total_limiter: anyio.CapacityLimiter | None
-    learned: list[tuple[int | None, float]]  # this run's finished upgrades: nodes, seconds
+    # Unused: admission learns from the journal's rows, so a resumed run keeps what it
+    # learned before (see finished_upgrades). Kept for the runner's call.
+    learned: list[tuple[int | None, float]]
     on_halt: Callable[[Decision], None]
     halt: Decision | None = field(default=None, init=False)
 
@@ -69,11 +89,13 @@ class WaveRunner:
         if window is None or self.settings.ignore_window or window.admission != "fit":
             return Admission(True, None)
         nodes = row.control_plane_nodes or ASSUMED_NODES
-        predicted = predict_seconds(self.learned, nodes, self.settings.expected_seconds(nodes))
+        learned = finished_upgrades(self.journal.supervisors())
+        predicted = predict_seconds(learned, nodes, self.settings.expected_seconds(nodes))
         left = (window.end - utcnow()).total_seconds()
         verdict = admit(left_seconds=left, predicted=predicted)
         if not verdict.admitted:
-            counts = tally(0, [])
+            rows = self.journal.supervisors(self.wave.name)
+            counts = tally(len(rows), [r.outcome if r.phase is Phase.DONE else None for r in rows])
             self.journal.add_decision(
                 Decision(
                     at=utcnow(),
@@ -81,10 +103,11 @@ class WaveRunner:
                     rule="window-fit admission: predicted end <= window end",
                     errors=counts.precheck_errors,
                     failures=counts.failures,
-                    size=len(self.wave.supervisors),
+                    size=len(rows),
                     limit=window.end.isoformat(),
                     verdict="refused",
-                    reason=f"{row.label}: {verdict.reason}",
+                    culprits=(Culprit(row.label, ()),),
+                    reason=verdict.reason,
                 )
             )
             log.warning("launch_refused", reason=verdict.reason)
@@ -145,11 +168,6 @@ class WaveRunner:
     def _count(self, row: SupervisorRecord) -> None:
         if row.phase is not Phase.DONE or row.outcome is None:
             return
-        if row.outcome is Outcome.UPGRADED and row.started_at and row.finished_at:
-            ended = row.job_ended_at or row.finished_at
-            self.learned.append(
-                (row.control_plane_nodes or ASSUMED_NODES, (ended - row.started_at).total_seconds())
-            )
         rows = self.journal.supervisors(self.wave.name)
         decision = decision_for_outcome(
             at=utcnow(),
