@@ -2,7 +2,12 @@
 
 Each is a row in the run's journal (who, when, why), written from any shell that can open
 the run directory; the run acts on it within about a second and records it in its history
-(docs/design.md, "Control commands"). A command to a finished or unknown run exits 2.
+(docs/design.md, "Control commands"). A command to a finished or unknown run exits 2, and
+so do ``pause``, ``continue`` and ``abort`` to a run no process is running (stopped or
+interrupted): there is nothing to act on them, and a stale ``abort`` must not end the next
+``--resume``. ``approve`` and ``reject`` of such a run are kept for its resume.
+
+Without RUN_DIR the newest unfinished run in ``--runs-dir`` is meant.
 """
 
 from __future__ import annotations
@@ -16,14 +21,14 @@ from pathlib import Path
 
 import click
 
-from fleetupgrade.errors import RunError
+from fleetupgrade.errors import JournalUnreadable, RunError
 from fleetupgrade.journal.records import Phase
 from fleetupgrade.journal.rundir import JOURNAL_FILE, is_final
-from fleetupgrade.journal.status import latest_run_dir
+from fleetupgrade.journal.status import ACTIVE, run_status
 from fleetupgrade.journal.store import Journal
 from fleetupgrade.outcomes import ExitCode
 
-__all__ = ["commands", "send_control"]
+__all__ = ["commands", "latest_unfinished_run", "send_control"]
 
 _DIR = click.Path(file_okay=False, path_type=Path)
 Guard = Callable[[Callable[[], int]], int]
@@ -39,6 +44,26 @@ def _who(by: str | None) -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+def latest_unfinished_run(runs_dir: Path) -> Path:
+    """The newest run directory in ``runs_dir`` that is not finished (run ids sort by time)."""
+    candidates = (
+        sorted(
+            (p for p in runs_dir.iterdir() if (p / JOURNAL_FILE).is_file()),
+            key=lambda p: p.name,
+            reverse=True,
+        )
+        if runs_dir.is_dir()
+        else []
+    )
+    for candidate in candidates:
+        try:
+            if not is_final(candidate):
+                return candidate
+        except JournalUnreadable:
+            continue  # a damaged run is nobody's target by default
+    raise RunError(f"no unfinished run found in {runs_dir}: name the run directory")
+
+
 def send_control(
     run_dir: Path | None,
     runs_dir: Path,
@@ -49,11 +74,18 @@ def send_control(
     reason: str | None = None,
 ) -> int:
     """Write one control row into a run's journal; exit 0, or raise RunError (exit 2)."""
-    target = run_dir if run_dir is not None else latest_run_dir(runs_dir)
+    target = run_dir if run_dir is not None else latest_unfinished_run(runs_dir)
     if not (target / JOURNAL_FILE).is_file():
         raise RunError(f"{target} is not a run directory (no {JOURNAL_FILE})")
     if is_final(target):
         raise RunError(f"run {target.name} is finished: there is nothing to {command}")
+    state = run_status(target)
+    later = state.code != ACTIVE
+    if later and command in ("pause", "continue", "abort"):
+        raise RunError(
+            f"run {target.name} is not running ({state.result}): there is nothing to "
+            f"{command}; `fleetupgrade run PLAN --resume {target}` continues it"
+        )
     journal = Journal(target / JOURNAL_FILE)
     try:
         if wave is not None:
@@ -68,7 +100,11 @@ def send_control(
         journal.add_control(command, wave=wave, by=_who(by), reason=reason)
     finally:
         journal.close()
-    click.echo(f"{command} sent to run {target.name}" + (f" (wave {wave})" if wave else ""))
+    click.echo(
+        f"{command} sent to run {target.name}"
+        + (f" (wave {wave})" if wave else "")
+        + ("; it takes effect when the run is resumed" if later else "")
+    )
     return ExitCode.OK
 
 

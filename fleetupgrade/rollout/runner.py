@@ -129,10 +129,14 @@ class Runner:
     pre_approved: frozenset[str] = frozenset()
     control: RunControl = field(default_factory=RunControl)
     learned: list[tuple[int | None, float]] = field(default_factory=list)
+    _waiting: dict[str, str] | None = field(default=None, init=False)
+    _began: datetime = field(default_factory=utcnow, init=False)
 
     async def run(self) -> RunEnd:
         """Run to the end, a halt or a stop; always leaves a final journal state."""
         plan, control = self.plan, self.control
+        begun = [h.at for h in self.journal.history() if h.event in ("started", "resumed")]
+        self._began = begun[-1] if begun else utcnow()
         self.emit("run_started", summary=f"run of plan {plan.name} started")
         self.write_report()  # a run killed in its first wave still leaves a readable report
         async with anyio.create_task_group() as guard:
@@ -158,13 +162,19 @@ class Runner:
         return end
 
     # -- waiting ------------------------------------------------------------------------
+    def _show_waiting(self, waiting: dict[str, str] | None) -> None:
+        """Record what the run waits for (``status`` shows it); a pause shows over it."""
+        self._waiting = waiting
+        paused = self.control.paused_by
+        self.journal.set_meta(waiting={"kind": "pause", "by": paused} if paused else waiting)
+
     async def _sleep_waiting(self, seconds: float, kind: str, **keys: str) -> None:
         until = format_instant(utcnow() + timedelta(seconds=seconds))
-        self.journal.set_meta(waiting={"kind": kind, "until": until, **keys})
+        self._show_waiting({"kind": kind, "until": until, **keys})
         try:
             await anyio.sleep(seconds)
         finally:
-            self.journal.set_meta(waiting=None)
+            self._show_waiting(None)
 
     async def _wait_for_window(self, start: datetime) -> None:
         delay = (start - utcnow()).total_seconds()
@@ -181,51 +191,76 @@ class Runner:
         self.control.close_window(f"maintenance window closed at {format_instant(window.end)}")
         await anyio.sleep(self.settings.seconds(window.grace))
         log.warning("window_grace_over", grace_seconds=self.settings.seconds(window.grace))
-        self.journal.add_history("stopped", reason="maintenance window closed (grace over)")
-        self.control.stop("maintenance window closed")
+        self.control.stop(f"maintenance window closed at {format_instant(window.end)} (grace over)")
 
     async def _watch_controls(self) -> None:
-        """Act on operator commands written into the journal by other processes."""
+        """Act on operator commands written into the journal by other processes.
+
+        A pause, continue or abort written before this process began (sent to a run that
+        was ending, then resumed later) is stale: it is marked handled and ignored, so an
+        old ``abort`` never ends tomorrow's ``--resume``. Approvals keep: an operator may
+        approve a wave of a stopped run before resuming it.
+        """
         while True:
             for command in self.journal.controls(pending_only=True):
-                self._apply(command.command, command.wave, command.by, command.reason)
                 self.journal.mark_control_handled(command.seq)
-                self.journal.add_history(command.command, by=command.by, reason=command.reason)
-                log.warning(
-                    "control_received",
-                    wave=command.wave,
-                    reason=f"{command.command} by {command.by}"
-                    + (f": {command.reason}" if command.reason else ""),
+                what = f"{command.command} by {command.by}" + (
+                    f": {command.reason}" if command.reason else ""
                 )
+                if command.command in ("pause", "continue", "abort") and command.at < self._began:
+                    log.warning("control_ignored", reason=f"{what} (sent before this run began)")
+                    continue
+                log.warning("control_received", wave=command.wave, reason=what)
+                self._apply(command.command, command.wave, command.by, command.reason)
             await anyio.sleep(CONTROL_POLL_SECONDS)
 
     def _apply(self, command: str, wave: str | None, by: str, reason: str | None) -> None:
+        history = self.journal.add_history
         if command == "pause":
+            history("pause", by=by, reason=reason)
             self.control.pause(by)
-            self.journal.set_meta(waiting={"kind": "pause", "by": by})
+            self._show_waiting(self._waiting)
         elif command == "continue":
+            history("continue", by=by, reason=reason)
             self.control.resume()
-            self.journal.set_meta(waiting=None)
+            self._show_waiting(self._waiting)
         elif command == "abort":
+            history("abort", by=by, reason=reason)
             self.control.stop(f"aborted by {by}: {reason or 'no reason given'}")
         elif command in ("approve", "reject") and wave is not None:
+            # Recorded in the history when the runner acts on it (_run_waves, _reject).
             self.control.answer(wave, Approval(command == "approve", by, reason))
 
-    async def _await_approval(self, wave: Wave) -> Approval | None:
-        """Wait for an approval of ``wave`` (None: the approval timed out)."""
+    async def _await_approval(self, wave: Wave) -> Approval | str:
+        """Wait for an answer about ``wave``; a text says why the run must stop instead.
+
+        The wait ends with an approval or a rejection, with ``approval_timeout``, or when
+        the window closes (an approval after the window's end could launch nothing).
+        """
         name = wave.name
         if name in self.pre_approved:
             return Approval(True, "run --approve")
+        timeout = self.settings.seconds(self.plan.defaults.approval_timeout)
+        waiting = {"kind": "approval", "wave": name}
+        if timeout > 0:
+            waiting["until"] = format_instant(utcnow() + timedelta(seconds=timeout))
         self.journal.set_wave_status(name, WaveStatus.AWAITING_APPROVAL)
-        self.journal.set_meta(waiting={"kind": "approval", "wave": name})
+        self._show_waiting(waiting)
         log.warning("wave_awaiting_approval", wave=name)
         self.emit("wave_awaiting_approval", wave=name, summary=f"wave {name} awaits approval")
-        timeout = self.settings.seconds(self.plan.defaults.approval_timeout)
-        with anyio.move_on_after(timeout if timeout > 0 else float("inf")):
-            while name not in self.control.approvals:
-                await self.control.wait_changed()
-        self.journal.set_meta(waiting=None)
-        return self.control.approvals.get(name)
+        control = self.control
+        try:
+            with anyio.move_on_after(timeout if timeout > 0 else float("inf")):
+                while name not in control.approvals and control.window_closed is None:
+                    await control.wait_changed()
+        finally:
+            self._show_waiting(None)
+        answer = control.approvals.get(name)
+        if answer is not None:
+            return answer
+        if control.window_closed is not None:
+            return f"{control.window_closed} while wave {name} awaited approval"
+        return f"approval of wave {name} timed out after {timeout:g}s"
 
     # -- waves --------------------------------------------------------------------------
     async def _run_waves(self) -> None:
@@ -238,14 +273,14 @@ class Runner:
                 continue
             if self.plan.requires_approval(wave) and status is not WaveStatus.RUNNING:
                 answer = await self._await_approval(wave)
-                if answer is None:
-                    self.journal.add_history("stopped", reason=f"approval of {wave.name} timed out")
-                    self.control.stop(f"approval of wave {wave.name} timed out")
+                if isinstance(answer, str):
+                    log.warning("approval_wait_ended", wave=wave.name, reason=answer)
+                    self.control.stop(answer)
                     return
                 if not answer.approved:
                     self._reject(wave, answer)
                     return
-                self.journal.add_history("approved", by=answer.by, reason=wave.name)
+                self.journal.add_history("approved", by=answer.by, reason=f"wave {wave.name}")
             if index > 0:
                 for handle in self.fleet.values():
                     handle.forget_failure()  # an unreachable vCenter gets another chance
@@ -298,7 +333,9 @@ class Runner:
                 reason=reason,
             )
         )
-        self.journal.add_history("rejected", by=answer.by, reason=answer.reason)
+        self.journal.add_history(
+            "rejected", by=answer.by, reason=f"wave {wave.name}: {answer.reason or 'no reason'}"
+        )
         for row in self.journal.supervisors(wave.name):
             if row.phase is Phase.PENDING:
                 self.journal.mark_not_started(row.key, f"wave {wave.name} {reason}")
