@@ -30,7 +30,9 @@ def _state_line(status: RunStatus) -> str:
         line += f" ({status.holder.describe()})"
     if status.waiting is not None:
         until = f" until {status.waiting.until}" if status.waiting.until else ""
-        line += f"; waiting for {status.waiting.kind}{until}"
+        of = f" of wave {status.waiting.wave}" if status.waiting.wave else ""
+        of += f" (by {status.waiting.by})" if status.waiting.by else ""
+        line += f"; waiting for {status.waiting.kind}{of}{until}"
     if status.result == "interrupted":
         line += " (no process holds the run's lock)"
     if status.recorded_exit_code is not None and not status.active:

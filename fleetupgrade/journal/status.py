@@ -66,6 +66,8 @@ class Waiting:
 
     kind: str
     until: str | None = None
+    wave: str | None = None  # the wave awaiting approval
+    by: str | None = None  # who paused the run
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +149,11 @@ class RunStatus:
             },
             "waiting": None
             if self.waiting is None
-            else {"kind": self.waiting.kind, "until": self.waiting.until},
+            else {
+                "kind": self.waiting.kind,
+                "until": self.waiting.until,
+                **{k: v for k, v in (("wave", self.waiting.wave), ("by", self.waiting.by)) if v},
+            },
             "in_doubt": self.in_doubt,
             "hint": self.hint,
             "totals": self.totals,
@@ -228,7 +234,13 @@ def _waiting(view: RunView) -> Waiting | None:
     """What the run says it waits for (meta ``waiting``), or an approval its waves show."""
     raw = view.meta.get("waiting")
     if isinstance(raw, dict) and isinstance(raw.get("kind"), str):
-        return Waiting(kind=raw["kind"], until=instant(raw.get("until")))
+        wave, by = raw.get("wave"), raw.get("by")
+        return Waiting(
+            kind=raw["kind"],
+            until=instant(raw.get("until")),
+            wave=wave if isinstance(wave, str) else None,
+            by=by if isinstance(by, str) else None,
+        )
     if any(w.record.status is WaveStatus.AWAITING_APPROVAL for w in view.waves):
         return Waiting(kind="approval")
     return None

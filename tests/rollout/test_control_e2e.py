@@ -102,7 +102,9 @@ def test_gated_wave_waits_and_approve_from_another_process(start_sim: Any, tmp_p
         _wait_for(lambda: _awaiting(run_dir))
         code, doc = _status(run_dir)
         assert (code, doc["result"]) == (5, "waiting")
-        assert doc["waiting"]["kind"] == "approval"
+        assert doc["waiting"] == {"kind": "approval", "until": None, "wave": "canary"}
+        _, text = _cli("status", str(run_dir))
+        assert "waiting for approval of wave canary" in text
         assert "wave_awaiting_approval" in [e["event"] for e in _events(run_dir)]
         assert _creates(sim) == 0
         code, out = _cli("approve", str(run_dir), "--wave", "canary", "--by", "alice")
@@ -125,12 +127,14 @@ def test_gated_wave_waits_and_approve_from_another_process(start_sim: Any, tmp_p
 
 def test_reject_halts_with_exit_3(start_sim: Any, tmp_path: Path) -> None:
     """``reject --reason`` halts the waiting wave: exit 3, decision "rejected by …", no create."""
-    sim, path = _gated(start_sim, tmp_path)
+    sim, path = _gated(start_sim, tmp_path, defaults={"approval_timeout": "10m"})
     runs = tmp_path / "runs"
     process = spawn_run(path, runs)
     try:
         run_dir = _run_dir(runs)
         _wait_for(lambda: _awaiting(run_dir))
+        until = _status(run_dir)[1]["waiting"]["until"]  # the approval timeout's instant
+        assert datetime.fromisoformat(until) > datetime.now(UTC) + timedelta(minutes=9)
         code, out = _cli(
             "reject", str(run_dir), "--wave", "canary", "--by", "bob", "--reason", "CAB said no"
         )
@@ -206,7 +210,8 @@ def test_pause_freezes_creates_and_continue_resumes(start_sim: Any, tmp_path: Pa
         _wait_for(lambda: _status(run_dir)[1]["waiting"] is not None, timeout=CONTROL_BOUND)
         assert time.monotonic() - sent < CONTROL_BOUND
         code, doc = _status(run_dir)
-        assert (code, doc["result"], doc["waiting"]["kind"]) == (5, "waiting", "pause")
+        assert (code, doc["result"]) == (5, "waiting")
+        assert doc["waiting"] == {"kind": "pause", "until": None, "by": "carol"}
         frozen = _creates(sim)
         # Every job launched before the pause ends, and nothing new is fired meanwhile.
         _wait_for(lambda: _status(run_dir)[1]["waves"][0]["done"] >= frozen)
