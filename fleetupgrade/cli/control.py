@@ -93,10 +93,16 @@ def send_control(
             if wave not in waves:
                 known = ", ".join(waves) or "none"
                 raise RunError(f"run {target.name} has no wave {wave!r} (waves: {known})")
-            if command in ("approve", "reject") and all(
-                r.phase is Phase.DONE for r in journal.supervisors(wave)
+            record = waves[wave]
+            if command in ("approve", "reject") and (
+                record.started_at is not None
+                or all(r.phase is Phase.DONE for r in journal.supervisors(wave))
             ):
-                raise RunError(f"wave {wave} of run {target.name} is already over")
+                state = record.status.value if record.status else "over"
+                raise RunError(
+                    f"wave {wave} of run {target.name} has already started ({state}): "
+                    f"there is nothing to {command}"
+                )
         journal.add_control(command, wave=wave, by=_who(by), reason=reason)
     finally:
         journal.close()

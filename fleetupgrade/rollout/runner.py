@@ -266,12 +266,15 @@ class Runner:
     async def _run_waves(self) -> None:
         records = {w.name: w for w in self.journal.waves()}
         for index, wave in enumerate(self.plan.waves):
-            status = records[wave.name].status
+            record = records[wave.name]
+            status = record.status
             if status is WaveStatus.HALTED:
                 return
             if status is WaveStatus.COMPLETED and not self._in_doubt(wave.name):
                 continue
-            if self.plan.requires_approval(wave) and status is not WaveStatus.RUNNING:
+            # The gate is passed once: a wave that started (then stopped) resumes without
+            # asking again, so its detached jobs are followed at once.
+            if self.plan.requires_approval(wave) and record.started_at is None:
                 answer = await self._await_approval(wave)
                 if isinstance(answer, str):
                     log.warning("approval_wait_ended", wave=wave.name, reason=answer)

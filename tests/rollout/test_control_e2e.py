@@ -231,14 +231,20 @@ def test_pause_freezes_creates_and_continue_resumes(start_sim: Any, tmp_path: Pa
     assert sim.stats()["creates"] == {f"vc-east/{i}": 1 for i in ids}
 
 
-def test_abort_from_another_process_detaches_and_exits_4(start_sim: Any, tmp_path: Path) -> None:
-    """``abort --reason``: the run exits 4 within seconds, in-flight Supervisors ``detached``."""
-    sim, path = _gated(start_sim, tmp_path, duration="600s")
+@pytest.mark.slow
+def test_abort_from_another_process_detaches_and_exits_4(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """``abort --reason``: exit 4 within seconds, in flight ``detached``; resume asks no approval."""
+    sim, path = _gated(start_sim, tmp_path, duration="300s")
     runs = tmp_path / "runs"
     process = spawn_run(path, runs, "--approve", "canary")
     try:
         run_dir = _run_dir(runs)
         _wait_for(lambda: _creates(sim) == 2)
+        code, out = _cli("approve", str(run_dir), "--wave", "canary")
+        assert code == 2
+        assert "has already started (running)" in out
         code, out = _cli(  # no RUN_DIR: the newest unfinished run in --runs-dir
             "abort", "--runs-dir", str(runs), "--by", "dave", "--reason", "smoke in the DC"
         )
@@ -257,6 +263,11 @@ def test_abort_from_another_process_detaches_and_exits_4(start_sim: Any, tmp_pat
     assert "aborted by dave: smoke in the DC" in json.dumps(report["history"])
     assert "control_received" in [e["event"] for e in _events(run_dir)]
     assert _creates(sim) == 2
+
+    resumed = fleet_cli("run", str(path), "--resume")  # the gate was passed: no new wait
+    assert resumed.exit_code == 0, resumed.output
+    assert set(resumed.outcomes().values()) == {"upgraded"}
+    assert sim.stats()["creates"] == {"vc-east/supervisor-1": 1, "vc-east/supervisor-2": 1}
 
 
 @pytest.mark.slow
