@@ -117,7 +117,7 @@ def report(run_dir: Path, fmt: str, output: Path | None) -> None:
 
 
 @cli.command()
-@click.argument("plan", type=click.Path(path_type=Path))
+@click.argument("plan", required=False, type=click.Path(path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Online and read-only: never creates a job.")
 @click.option("--prechecks", is_flag=True, help="With --dry-run: run vCenter's own prechecks.")
 @click.option(
@@ -165,7 +165,7 @@ def report(run_dir: Path, fmt: str, output: Path | None) -> None:
     help="Wait this long for another run's lock instead of exiting 75.",
 )
 def run(
-    plan: Path,
+    plan: Path | None,
     dry_run: bool,
     prechecks: bool,
     simulate: str | None,
@@ -189,6 +189,11 @@ def run(
         raise click.UsageError("--prechecks goes with --dry-run")
     if resume is not None and (dry_run or new):
         raise click.UsageError("--resume cannot be combined with --dry-run or --new")
+    if plan is None and simulate:
+        # ``run --simulate PLAN``: the option's optional value swallowed the plan.
+        plan, simulate = Path(simulate), ""
+    if plan is None:
+        raise click.UsageError("Missing argument 'PLAN'.")
     if simulate and scenario is None:
         click.echo("warning: --simulate SCENARIO is deprecated; use --scenario SCENARIO", err=True)
         scenario = Path(simulate)
@@ -216,7 +221,8 @@ def run(
         log_level=log_level,
         progress=not no_progress,
     )
-    sys.exit(_guarded(lambda: run_command(plan, options)))
+    plan_path = plan
+    sys.exit(_guarded(lambda: run_command(plan_path, options)))
 
 
 @cli.command()
