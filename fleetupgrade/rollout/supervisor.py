@@ -16,6 +16,7 @@ import random
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import anyio
 import structlog
@@ -42,12 +43,34 @@ from fleetupgrade.vcenter import UpgradeInfo
 
 log = structlog.get_logger("fleetupgrade.rollout")
 
-__all__ = ["CRASH_AT_ENV", "MAX_CREATE_ATTEMPTS", "SupervisorContext", "run_supervisor"]
+__all__ = [
+    "CRASH_AT_ENV",
+    "MAX_CREATE_ATTEMPTS",
+    "STOP_GRACE",
+    "SupervisorContext",
+    "run_supervisor",
+]
 
 CRASH_AT_ENV = "FLEETUPGRADE_TEST_CRASH_AT"
 """Fault injection for the crash-safety tests: SIGKILL ourselves at a named point."""
 
 MAX_CREATE_ATTEMPTS = 3
+
+STOP_GRACE = 5.0
+"""Seconds a create in flight may still take once the run is stopping (then: in doubt)."""
+
+
+class StopSwitch(Protocol):
+    """The part of the run's switches a create in flight watches (RunControl)."""
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the run is stopping (None: it is not)."""
+        ...
+
+    async def wait_changed(self) -> None:
+        """Return when any switch changes."""
+        ...
 
 
 def crash_point(name: str) -> None:
@@ -69,6 +92,7 @@ class SupervisorContext:
     create_deadline: float
     launch_block: Callable[[], str | None]  # why nothing may be fired now (None: go)
     admit: Callable[[SupervisorRecord], Admission]  # window-fit admission
+    control: StopSwitch | None = None  # the run's stop switch (None: never stops)
 
 
 async def run_supervisor(ctx: SupervisorContext, key: str) -> SupervisorRecord:
@@ -126,7 +150,7 @@ def _finish(
 async def _read_view(ctx: SupervisorContext, supervisor_id: str) -> UpgradeView:
     """The Supervisor's upgrade state from the next bulk round (retried while it fails)."""
     while True:
-        seen = await ctx.handle.poller.read_upgrade(supervisor_id)
+        seen = await ctx.handle.poller.recent_upgrade(supervisor_id)
         if seen.error is None:
             break
         await anyio.sleep(ctx.poll)
@@ -231,31 +255,28 @@ async def _send_create(ctx: SupervisorContext, row: SupervisorRecord, attempt: i
     journal = ctx.journal
     assert row.id is not None
     crash_point("before_create")
-    task_id: str | None = None
-    with anyio.CancelScope(shield=True), anyio.move_on_after(ctx.create_deadline):
-        try:
-            task_id = await ctx.handle.client.create_upgrade_job(
-                row.id, row.to_version, ignore_precheck_warnings=row.ignore_warnings
-            )
-        except UpgradeJobRejected as exc:
-            if exc.in_progress and attempt > 1:
-                journal.mark_no_job(row.key, "in progress: the earlier attempt started it")
-                await _adopt(ctx, journal.supervisor(row.key), "an earlier attempt's job")
-                return None
-            journal.mark_no_job(row.key, f"refused: {exc}")
-            _finish(
-                ctx,
-                journal.supervisor(row.key),
-                Outcome.REJECTED,
-                f"vCenter refused the job: {exc}",
-            )
+    try:
+        task_id = await _shielded_create(ctx, row)
+    except UpgradeJobRejected as exc:
+        if exc.in_progress and attempt > 1:
+            journal.mark_no_job(row.key, "in progress: the earlier attempt started it")
+            await _adopt(ctx, journal.supervisor(row.key), "an earlier attempt's job")
             return None
-        except (UpgradeJobNotCreated, VCenterUnreachable, AuthenticationError) as exc:
-            journal.mark_no_job(row.key, str(exc))
-            log.warning("create_retry", attempt=attempt, reason=str(exc))
-            return str(exc)
-        except CreateOutcomeUnknown as exc:
-            log.warning("create_outcome_unknown", attempt=attempt, reason=str(exc))
+        journal.mark_no_job(row.key, f"refused: {exc}")
+        _finish(
+            ctx,
+            journal.supervisor(row.key),
+            Outcome.REJECTED,
+            f"vCenter refused the job: {exc}",
+        )
+        return None
+    except (UpgradeJobNotCreated, VCenterUnreachable, AuthenticationError) as exc:
+        journal.mark_no_job(row.key, str(exc))
+        log.warning("create_retry", attempt=attempt, reason=str(exc))
+        return str(exc)
+    except CreateOutcomeUnknown as exc:
+        log.warning("create_outcome_unknown", attempt=attempt, reason=str(exc))
+        task_id = None
     if task_id is None:
         # Cut off by the deadline, or unknown: settle with vCenter before anything else.
         return await _settle_doubt(ctx, journal.supervisor(row.key))
@@ -263,6 +284,47 @@ async def _send_create(ctx: SupervisorContext, row: SupervisorRecord, attempt: i
     journal.mark_launched(row.key, task_id=task_id, started_at=utcnow())
     log.info("upgrade_job_created", task_id=task_id, to_version=row.to_version, attempt=attempt)
     return None
+
+
+async def _shielded_create(ctx: SupervisorContext, row: SupervisorRecord) -> str | None:
+    """The create, shielded from a stop so its answer can be journaled — but not for ever.
+
+    The shield lasts at most ``create_deadline``; once the run is stopping, at most
+    :data:`STOP_GRACE` more seconds, so a stop never waits minutes on a hung vCenter.
+    Cut off (None), the row stays in phase intent: in doubt, settled by ``--resume``.
+    """
+    assert row.id is not None
+    supervisor_id = row.id
+    result: list[str] = []
+    failure: list[VCenterError] = []
+    with anyio.CancelScope(shield=True) as shield:
+        shield.deadline = anyio.current_time() + ctx.create_deadline
+        async with anyio.create_task_group() as group:
+            group.start_soon(_cut_short_on_stop, ctx, shield)
+            try:
+                result.append(
+                    await ctx.handle.client.create_upgrade_job(
+                        supervisor_id, row.to_version, ignore_precheck_warnings=row.ignore_warnings
+                    )
+                )
+            except VCenterError as exc:
+                failure.append(exc)
+            finally:
+                group.cancel_scope.cancel()
+    if shield.cancelled_caught:
+        log.warning("create_cut_off", reason="no answer within the create deadline")
+    if failure:
+        raise failure[0]
+    return result[0] if result else None
+
+
+async def _cut_short_on_stop(ctx: SupervisorContext, shield: anyio.CancelScope) -> None:
+    """Shorten the create's shield to :data:`STOP_GRACE` once the run is stopping."""
+    if ctx.control is None:
+        return
+    while ctx.control.stop_reason is None:
+        await ctx.control.wait_changed()
+    shield.deadline = min(shield.deadline, anyio.current_time() + STOP_GRACE)
 
 
 async def _settle_doubt(ctx: SupervisorContext, row: SupervisorRecord) -> str | None:

@@ -125,6 +125,7 @@ class WaveRunner:
             create_deadline=s.seconds(self.plan.defaults.request_timeout) * 3 + 10 * s.poll,
             launch_block=self._launch_block,
             admit=self._admit,
+            control=self.control,
         )
 
     async def run(self) -> WaveStatus:
