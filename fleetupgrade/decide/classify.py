@@ -36,6 +36,7 @@ __all__ = [
     "RUNNING_TASK_STATES",
     "JobEnd",
     "finished_job",
+    "lost_job",
     "needs_messages",
     "precheck_verdict",
     "task_ended",
@@ -159,6 +160,24 @@ def _began_upgrading(end: JobEnd, messages: Iterable[UpgradeMessage]) -> bool:
     )
     failed_itself = any(m.details.id == "vcenter.wcp.upgrade.failed" for m in messages)
     return progressed or failed_itself
+
+
+def lost_job(end: JobEnd, *, task_id: str | None, desired: str) -> str | None:
+    """Why the job cannot be judged at all (None: it can): vCenter knows nothing of it.
+
+    Our task id is absent from vCenter's task list, and the Supervisor shows no upgrade
+    in progress and not the desired version: the job's fate is unknown (a vCenter that
+    was rebuilt, a fresh simulator, an expired task). That is never a ``failed``; the
+    Supervisor is ``detached`` with this reason, and a resume asks again.
+    """
+    if task_id is None or end.task is not None or _reached(end, desired):
+        return None
+    if end.state is not UpgradeState.READY:
+        return None
+    return (
+        f"vCenter does not know task {task_id} and shows no upgrade "
+        f"(at {end.current_version}, not {desired}): the job's outcome is unknown"
+    )
 
 
 def finished_job(end: JobEnd, *, desired: str, ignore_warnings: bool | None) -> Finish:

@@ -357,7 +357,7 @@ class Runner:
                 journal.mark_detached(
                     row.key, "a create may have reached vCenter; --resume asks vCenter first"
                 )
-            elif row.phase is Phase.LAUNCHED:
+            elif row.phase is Phase.LAUNCHED and row.outcome is None:
                 journal.mark_detached(row.key, "still upgrading on vCenter when the run stopped")
             elif row.phase is Phase.PENDING and row.outcome is None:
                 why = "an earlier wave halted" if halted and not stopped else "the run stopped"

@@ -22,7 +22,13 @@ import anyio
 import structlog
 
 from fleetupgrade.decide.admission import Admission
-from fleetupgrade.decide.classify import RUNNING_TASK_STATES, JobEnd, finished_job, needs_messages
+from fleetupgrade.decide.classify import (
+    RUNNING_TASK_STATES,
+    JobEnd,
+    finished_job,
+    lost_job,
+    needs_messages,
+)
 from fleetupgrade.decide.launch import Adopt, Finish, Launch, UpgradeView, choose
 from fleetupgrade.errors import (
     APIError,
@@ -373,6 +379,11 @@ async def _follow(ctx: SupervisorContext, row: SupervisorRecord) -> None:
     )
     if isinstance(end, TimedOut):
         _finish(ctx, row, Outcome.TIMED_OUT, end.reason)
+        return
+    lost = lost_job(end, task_id=row.task_id, desired=row.to_version)
+    if lost is not None:
+        ctx.journal.mark_detached(row.key, lost)
+        log.warning("job_unknown_to_vcenter", task_id=row.task_id, reason=lost)
         return
     if needs_messages(end, row.to_version):
         end = JobEnd(end.task, end.state, end.current_version, await _read_info(ctx, row.id))
