@@ -98,9 +98,9 @@ def send_control(
                 record.started_at is not None
                 or all(r.phase is Phase.DONE for r in journal.supervisors(wave))
             ):
-                state = record.status.value if record.status else "over"
+                now = record.status.value if record.status else "over"
                 raise RunError(
-                    f"wave {wave} of run {target.name} has already started ({state}): "
+                    f"wave {wave} of run {target.name} has already started ({now}): "
                     f"there is nothing to {command}"
                 )
         journal.add_control(command, wave=wave, by=_who(by), reason=reason)
