@@ -13,22 +13,31 @@ from __future__ import annotations
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import anyio
 import structlog
 
+from fleetupgrade.decide.admission import FIT_RULE, predict_wave
 from fleetupgrade.decide.classify import precheck_verdict, verdict_messages
-from fleetupgrade.decide.gates import closing_decisions, decision_for_outcome, halting, tally
+from fleetupgrade.decide.gates import (
+    Decision,
+    closing_decisions,
+    decision_for_outcome,
+    halting,
+    tally,
+)
 from fleetupgrade.decide.launch import Adopt, Finish, UpgradeView, choose
 from fleetupgrade.decide.result import run_result
 from fleetupgrade.errors import APIError, VCenterError
 from fleetupgrade.journal.records import SupervisorRecord
 from fleetupgrade.journal.store import Journal
 from fleetupgrade.outcomes import Message, Outcome, RunResult, WaveStatus
-from fleetupgrade.plan import Plan
+from fleetupgrade.plan import Plan, Wave
 from fleetupgrade.rollout.fleet import VCenterHandle
 from fleetupgrade.rollout.runner import check_one_entry_each, login_all
 from fleetupgrade.rollout.settings import RunSettings
+from fleetupgrade.rollout.wave import ASSUMED_NODES
 from fleetupgrade.timefmt import utcnow
 from fleetupgrade.vcenter import ConfigStatus, KubernetesStatus, PrecheckStatus
 
@@ -199,9 +208,66 @@ class DryRun:
             return blocked[0], blocked[1], messages
         return Outcome.WOULD_UPGRADE, None, messages
 
+    def _predict_fit(self, wave: Wave, begins: datetime) -> datetime:
+        """Record whether ``wave``, starting at ``begins``, is predicted to fit the window.
+
+        The dry run knows no durations of this run, so it predicts with the plan's
+        ``expected_upgrade_duration[_per_node]`` (three control-plane nodes: vCenter does
+        not report the count of an idle Supervisor), the wave's ``would_upgrade``
+        Supervisors and the concurrency limits. Returns when the next wave would begin.
+        """
+        window = self.plan.window
+        assert window is not None
+        counts: dict[str, int] = {}
+        for row in self.journal.supervisors(wave.name):
+            if row.outcome is Outcome.WOULD_UPGRADE:
+                counts[row.vcenter] = counts.get(row.vcenter, 0) + 1
+        fit = predict_wave(
+            begins=begins,
+            window_end=window.end,
+            upgrades=counts,
+            concurrency={v: self.plan.max_concurrent_for(v) for v in counts},
+            total_cap=self.plan.defaults.max_concurrent_total,
+            each_seconds=self.settings.expected_seconds(ASSUMED_NODES),
+        )
+        ignored = self.settings.ignore_window or window.admission != "fit"
+        refused = fit.fits is False and not ignored
+        note = ""
+        if fit.fits is False:
+            note = (
+                "; launches predicted to overrun would be refused (not_started)"
+                if refused
+                else "; admission does not apply (launches until the end)"
+            )
+        rows = self.journal.supervisors(wave.name)
+        self.journal.add_decision(
+            Decision(
+                at=utcnow(),
+                wave=wave.name,
+                rule=f"{FIT_RULE}: {fit.describe(window.end)}{note}",
+                errors=0,
+                failures=0,
+                size=len(rows),
+                limit=window.end.isoformat(),
+                verdict="refused" if refused else "continue",
+            )
+        )
+        log.info(
+            "window_fit_predicted",
+            wave=wave.name,
+            reason=fit.describe(window.end) + note,
+        )
+        ends = fit.ends or begins
+        pause = timedelta(0) if wave.pause_after is None else wave.pause_after
+        return ends + pause
+
     def _predict(self) -> tuple[RunResult, int]:
         """Replay each wave's gates in plan order, as the run would meet the outcomes."""
+        window = self.plan.window
+        begins = None if window is None else max(utcnow(), window.start)
         for wave in self.plan.waves:
+            if begins is not None:
+                begins = self._predict_fit(wave, begins)
             rows = self.journal.supervisors(wave.name)
             precheck = self.plan.threshold_for(wave)
             failure = self.plan.failure_threshold_for(wave)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.rollout.conftest import PlanSpec
-from tests.rollout.scenarios import refs, scenario, sup
+from tests.rollout.conftest import PASSWORD_ENV, ROOT, SIM_PASSWORD, PlanSpec
+from tests.rollout.scenarios import error_check, refs, scenario, sup
 
 
 def _iso(moment: datetime) -> str:
@@ -128,3 +132,71 @@ def test_learned_median_refuses_an_overrun(start_sim: Any, fleet_cli: Any, tmp_p
     assert int(found[2]) < 2
     assert [d["wave"] for d in _refusals(result)] == ["two"]
     assert "supervisor-4" not in {k.rsplit("/")[-1] for k in sim.stats()["creates"]}
+
+
+def test_dry_run_prints_gates_would_halt_and_window_fit(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """Dry run: per wave the gate arithmetic, "would halt" (never "halted"), and the fit."""
+    main = [f"supervisor-{i}" for i in range(2, 7)]
+    sim = start_sim(
+        scenario(
+            {
+                "vc-east": [
+                    sup("supervisor-1"),
+                    *(sup(i, prechecks=error_check() if i in main[:2] else []) for i in main),
+                ]
+            },
+            speed=1000.0,
+        )
+    )
+    plan = PlanSpec(
+        defaults={"expected_upgrade_duration": "20m"},
+        vcenters={"vc-east": {"max_concurrent": 2}},
+        window=_window(timedelta(minutes=50)),
+        waves=[
+            {"name": "canary", "supervisors": refs("vc-east", "supervisor-1")},
+            {
+                "name": "main",
+                "max_precheck_error_percent": 25,
+                "supervisors": refs("vc-east", *main),
+            },
+        ],
+    )
+    runs = tmp_path / "runs"
+    # A separate process: the summary is what the real command prints on stdout.
+    command = [sys.executable, "-m", "fleetupgrade", "run", str(plan.write(tmp_path, sim))]
+    done = subprocess.run(
+        [*command, "--dry-run", "--prechecks", "--runs-dir", str(runs), "--no-progress"],
+        env={**os.environ, PASSWORD_ENV: SIM_PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 3, done.stderr
+    summary = done.stdout
+    assert ": would halt (exit code 3)" in summary.splitlines()[0], summary
+    assert "halted" not in summary
+    assert (
+        "Wave canary: precheck gate: halts at the 1st ERROR of 1; "
+        "failure gate: halts at the 1st failure of 1"
+    ) in summary
+    assert (
+        "Wave main: precheck gate: halts at the 2nd ERROR of 5; "
+        "failure gate: halts at the 1st failure of 5"
+    ) in summary
+    assert "  would halt: rule max_precheck_error_percent" in summary
+    assert "  window: 1 upgrade(s) of ~20m in 1 round(s): predicted to end " in summary
+    assert ": fits" in summary
+    assert "  window: 3 upgrade(s) of ~20m in 2 round(s): predicted to end " in summary
+    assert "does not fit; launches predicted to overrun would be refused" in summary
+    (run_dir,) = runs.iterdir()
+    report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
+    fits = [d for d in report["decisions"] if d["rule"].startswith("window fit")]
+    assert [(d["wave"], d["verdict"]) for d in fits] == [
+        ("canary", "continue"),
+        ("main", "refused"),
+    ]
+    assert sim.stats()["creates"] == {}
