@@ -269,7 +269,8 @@ def test_ops_console_off_a_tty_shows_info_and_above(mixed_run: dict[str, Any]) -
     """stderr (not a TTY) holds JSON lines at info and above; the events file also has debug."""
     lines = [json.loads(line) for line in mixed_run["stderr"].splitlines() if line.startswith("{")]
     levels = {e["level"] for e in lines}
-    assert "info" in levels and "warning" in levels
+    assert "info" in levels
+    assert "warning" in levels
     assert levels <= {"info", "warning", "error"}
     assert "debug" in {e["level"] for e in mixed_run["events"]}
 
@@ -381,7 +382,8 @@ def test_ops_lock_timeout_expires_naming_the_holder(tmp_path: Path) -> None:
     assert waited >= 0.3
     message = done.stderr.strip().splitlines()[-1]
     assert f"held by pid {os.getpid()} on host " in message
-    assert " since 20" in message and "(run 20261201T000000Z-ops-plan-abcd)" in message
+    assert " since 20" in message
+    assert "(run 20261201T000000Z-ops-plan-abcd)" in message
     assert "{" not in message  # a sentence, not the raw holder record
 
 

@@ -26,6 +26,9 @@ from fleetupgrade.logs import crash_log_path, write_crash_report
 from fleetupgrade.outcomes import ExitCode
 
 _EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+# The context object of a process started as the ``fleetupgrade`` command (not invoked
+# in-process): a run then keeps late stop signals ignored until the process exits.
+_PROCESS_ENTRY = "process-entry"
 _DIR = click.Path(file_okay=False, path_type=Path)
 
 
@@ -220,6 +223,7 @@ def run(
         log_format="json" if log_format == "json" else "console" if log_format else None,
         log_level=log_level,
         progress=not no_progress,
+        hold_late_signals=click.get_current_context().obj == _PROCESS_ENTRY,
     )
     plan_path = plan
     sys.exit(_guarded(lambda: run_command(plan_path, options)))
@@ -264,4 +268,4 @@ for _command in control_commands.commands(_guarded):
 
 def main(argv: list[str] | None = None) -> Any:
     """Console-script entry point."""
-    return cli.main(args=argv, prog_name="fleetupgrade")
+    return cli.main(args=argv, prog_name="fleetupgrade", obj=_PROCESS_ENTRY)

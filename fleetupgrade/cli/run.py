@@ -17,11 +17,11 @@ import socket
 import sys
 import threading
 import traceback
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Any, Literal, TextIO
 
 import anyio
 import structlog
@@ -56,8 +56,9 @@ from fleetupgrade.logs import (
 )
 from fleetupgrade.notify import NotificationResult, Notifier, NotifyTarget, RunInfo
 from fleetupgrade.outcomes import ExitCode, RunResult
-from fleetupgrade.plan import Plan, load_plan, resolve_credentials
+from fleetupgrade.plan import Plan, load_plan, password_file_too_open, resolve_credentials
 from fleetupgrade.plan.notify import resolve_notify_targets
+from fleetupgrade.report.errors import ReportError
 from fleetupgrade.report.files import write_report_files, write_report_json
 from fleetupgrade.report.model import Report
 from fleetupgrade.report.summary import render_summary
@@ -93,6 +94,11 @@ class RunOptions:
     log_format: Literal["json", "console"] | None = None
     log_level: str = "info"
     progress: bool = True
+    hold_late_signals: bool = False
+    """Once the result is decided, ignore SIGTERM/SIGHUP/SIGINT until the process exits.
+
+    Set by the console entry point; in-process callers (tests) get their handlers back.
+    """
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +236,24 @@ def _execute(
     *,
     out: TextIO,
 ) -> int:
+    before = _signal_handlers()
+    try:
+        return _execute_run(plan, run_dir, options, mode, endpoints, targets, out=out)
+    finally:
+        if not options.hold_late_signals:
+            _restore_signal_handlers(before)
+
+
+def _execute_run(
+    plan: Plan,
+    run_dir: RunDir,
+    options: RunOptions,
+    mode: Mode,
+    endpoints: Mapping[str, VCenterEndpoint] | None,
+    targets: list[NotifyTarget],
+    *,
+    out: TextIO,
+) -> int:
     progress_on = options.progress and not options.dry_run and sys.stderr.isatty()
     with private_files():
         configure_logging(
@@ -244,6 +268,10 @@ def _execute(
             report = anyio.run(
                 _main, plan, run_dir, journal, options, mode, endpoints, targets, progress_on
             )
+    except RunDirIOError as exc:
+        log.error("run_dir_io_error", reason=str(exc))
+        _detach_in_flight(journal)
+        raise
     except FleetUpgradeError:
         # Found before anything was fired: this run must not pass for an unfinished one.
         if not options.resume and not _anything_fired(journal):
@@ -261,8 +289,7 @@ def _execute(
     if failure is not None:
         raise RunDirIOError(run_dir.events_file, "write the events log", failure)
     assert report.exit_code is not None
-    with _result_decided():
-        _print_summary(render_summary(report, run_dir.path), out)
+    _print_summary(render_summary(report, run_dir.path), out)
     return report.exit_code
 
 
@@ -275,6 +302,18 @@ def _is_final(journal: Journal) -> bool:
         )
     except RunDirIOError:
         return False
+
+
+def _detach_in_flight(journal: Journal) -> None:
+    """After an I/O error: jobs that may be running are ``detached``, where the journal can."""
+    try:
+        for row in journal.supervisors():
+            if row.phase in (Phase.INTENT, Phase.LAUNCHED):
+                journal.mark_detached(
+                    row.key, "the run directory failed; --resume asks vCenter first"
+                )
+    except RunDirIOError:
+        pass  # the journal is what failed: --resume settles the rows from vCenter
 
 
 def _anything_fired(journal: Journal) -> bool:
@@ -298,19 +337,30 @@ def _internal_error(exc: Exception, run_dir: RunDir) -> int:
     return ExitCode.INTERNAL
 
 
-@contextmanager
-def _result_decided() -> Iterator[None]:
-    """Once the result is decided, a late SIGTERM/SIGHUP/SIGINT cannot change the exit code."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    names = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
-    previous = {s: signal.signal(s, signal.SIG_IGN) for s in names}
-    try:
-        yield
-    finally:
-        for s, handler in previous.items():
+_LATE_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+_Handlers = dict[signal.Signals, Any]
+
+
+def _signal_handlers() -> _Handlers:
+    """The current handlers of the stop signals (to give them back to in-process callers)."""
+    return {s: signal.getsignal(s) for s in _LATE_SIGNALS}
+
+
+def _restore_signal_handlers(handlers: _Handlers) -> None:
+    if threading.current_thread() is threading.main_thread():
+        for s, handler in handlers.items():
             signal.signal(s, handler)
+
+
+def _ignore_late_signals() -> None:
+    """The result is decided: a SIGTERM/SIGHUP/SIGINT from now on cannot change the exit code.
+
+    Called as soon as the runner returns (its own signal listener is gone then), so the
+    report writing, the summary and the exit all keep the result's code.
+    """
+    if threading.current_thread() is threading.main_thread():
+        for s in _LATE_SIGNALS:
+            signal.signal(s, signal.SIG_IGN)
 
 
 def _print_summary(text: str, out: TextIO) -> None:
@@ -402,6 +452,8 @@ async def _run(
     initialise_journal(journal, plan)
     journal.add_history("resumed" if resumed else "started", by=_operator())
     log.info("run_resumed" if resumed else "run_started", reason=plan.name)
+    if not mode.simulated:
+        _warn_open_password_files(plan)
 
     def write(final: RunResult | None = None, code: int | None = None) -> Report:
         report = build_report(
@@ -412,11 +464,16 @@ async def _run(
             result=final,
             exit_code=code,
         )
-        with private_files():
-            if final is None:
-                write_report_json(report, run_dir.path)
-            else:
-                write_report_files(report, run_dir.path)
+        try:
+            with private_files():
+                if final is None:
+                    write_report_json(report, run_dir.path)
+                else:
+                    write_report_files(report, run_dir.path)
+        except ReportError as exc:
+            if isinstance(exc.__cause__, OSError):  # the run directory's failure, not ours
+                raise RunDirIOError(run_dir.path, "write the report into", exc.__cause__) from exc
+            raise
         return report
 
     async with _fleet(plan, run_dir, options, endpoints) as (fleet, settings):
@@ -424,6 +481,7 @@ async def _run(
             result, code = await DryRun(
                 plan, journal, fleet, settings, options.prechecks, options.allow_unhealthy
             ).run()
+            _ignore_late_signals()
             journal.set_meta(result=result.value, exit_code=code, finished_at=utcnow().isoformat())
             log.info("run_finished", result=result.value, exit_code=code)
             return write(result, code)
@@ -446,6 +504,7 @@ async def _run(
             )
             if not progress_on:
                 end = await runner.run()
+                _ignore_late_signals()
             else:
                 with LiveProgress(enabled=True) as live:
                     set_console_sink(live.print_log_line)
@@ -453,11 +512,25 @@ async def _run(
                         async with anyio.create_task_group() as tg:
                             tg.start_soon(_refresh_progress, live, journal)
                             end = await runner.run()
+                            _ignore_late_signals()
                             tg.cancel_scope.cancel()
                         live.update(progress_snapshot(journal))
                     finally:
                         set_console_sink(None)
         return write(end.result, end.exit_code)
+
+
+def _warn_open_password_files(plan: Plan) -> None:
+    """As ssh does for keys: a password file others may read is worth a warning at every run."""
+    for vcenter in plan.vcenters:
+        path = vcenter.password_file
+        if path is not None and password_file_too_open(path):
+            log.warning(
+                "password_file_too_open",
+                vcenter=vcenter.name,
+                path=str(path),
+                reason="readable by group or others: chmod 600 it",
+            )
 
 
 async def _refresh_progress(live: LiveProgress, journal: Journal) -> None:
