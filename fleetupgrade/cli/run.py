@@ -154,8 +154,13 @@ def _operator() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def run_command(plan_path: Path, options: RunOptions, *, out: TextIO = sys.stdout) -> int:
-    """``fleetupgrade run``: returns the exit code (errors of our tree propagate to the CLI)."""
+def run_command(plan_path: Path, options: RunOptions, *, out: TextIO | None = None) -> int:
+    """``fleetupgrade run``: returns the exit code (errors of our tree propagate to the CLI).
+
+    ``out`` defaults to the ``sys.stdout`` of the call (not of the import: a caller that
+    swaps stdout, as click's test runner does, gets the summary).
+    """
+    out = sys.stdout if out is None else out
     plan = load_plan(plan_path)
     plan.require_waves()
     mode = Mode.of(plan, options)

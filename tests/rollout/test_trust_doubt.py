@@ -106,7 +106,11 @@ def test_lost_answers_upgrade_with_one_job_each(
 def test_doubt_makes_run_unfinished_and_plain_resume_settles_it(
     start_sim: Any, fleet_cli: Any, tmp_path: Path
 ) -> None:
-    """A lost create with vCenter then down stays in doubt; a plain --resume settles it."""
+    """A lost create, then vCenter down: SIGTERM cuts the create's shield within seconds.
+
+    The Supervisor stays in doubt (phase intent, ``detached``), the run is unfinished, and a
+    plain ``--resume`` settles it with vCenter first and records the real outcome.
+    """
     sim = start_sim(
         scenario(
             {"vc-east": [sup("supervisor-1", upgrade_duration="100s")]},
@@ -132,6 +136,9 @@ def test_doubt_makes_run_unfinished_and_plain_resume_settles_it(
     report = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))
     assert report["totals"] == {"detached": 1}, report
     assert report["result"] == "stopped"
+    row = report["waves"][0]["supervisors"][0]
+    assert row["task_id"] is None  # cut off in phase intent: a create may have reached vCenter
+    assert row["reason"] == "a create may have reached vCenter; --resume asks vCenter first"
 
     sim.set_faults("vc-east", down=False, lost_response_rate=0.0)
     resumed = fleet_cli("run", str(path), "--resume")
