@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from fleetupgrade.errors import Issue, ScenarioError
 from fleetupgrade.plan import Plan
 from fleetupgrade.sim import Scenario, load_scenario, run_simulator
@@ -39,6 +41,22 @@ def derive_scenario(plan: Plan) -> Scenario:
                     "available_versions": [desired],
                 }
             )
+    try:
+        return _validated(supervisors)
+    except ValidationError as exc:  # a plan value the simulator cannot serve (exit 2)
+        raise ScenarioError(
+            "the scenario derived from the plan",
+            [
+                Issue(
+                    ".".join(str(part) for part in error["loc"]),
+                    f"{error['msg']} (the plan's value {error.get('input')!r} cannot be simulated)",
+                )
+                for error in exc.errors()
+            ],
+        ) from None
+
+
+def _validated(supervisors: dict[str, list[dict[str, Any]]]) -> Scenario:
     return Scenario.model_validate(
         {
             "sim": {"seed": 0, "speed": DERIVED_SPEED},
