@@ -83,7 +83,7 @@ def _created(sim: Any, count: int) -> bool:
 
 def test_hardening_sighup_is_handled_like_sigterm(tmp_path: Path) -> None:
     """SIGHUP (terminal closed): exit 4, report written, in flight detached, resumable."""
-    with running_sim(_slow_pair(), tmp_path / "sim") as sim:
+    with running_sim(_slow_pair(duration="100s"), tmp_path / "sim") as sim:
         plan = _pair_plan(tmp_path, sim)
         runs = tmp_path / "runs"
         process = spawn_run(plan, runs)
@@ -190,15 +190,16 @@ def test_hardening_logout_after_a_normal_end_and_a_halt(tmp_path: Path) -> None:
         assert sim.stats()["sessions"] == 0
 
 
+@pytest.mark.slow
 def test_hardening_logout_after_request_timeouts(tmp_path: Path) -> None:
     """Requests that time out, then a stop: every session is deleted (none left behind)."""
     with running_sim(_slow_pair(), tmp_path / "sim") as sim:
-        plan = _pair_plan(tmp_path, sim, request_timeout="1s")
+        plan = _pair_plan(tmp_path, sim, request_timeout="500ms")
         runs = tmp_path / "runs"
         process = spawn_run(plan, runs)
         try:
             wait_for(lambda: _created(sim, 2))
-            sim.set_faults("vc-east", latency="1500ms")  # real seconds: > request_timeout
+            sim.set_faults("vc-east", latency="800ms")  # real seconds: > request_timeout
             wait_for(lambda: _timeouts(runs) >= 1)
             process.send_signal(signal.SIGTERM)  # requests still hang: logout must wait
             process.wait(20)
@@ -211,7 +212,7 @@ def test_hardening_logout_after_request_timeouts(tmp_path: Path) -> None:
 def _timeouts(runs: Path) -> int:
     count = 0
     for path in runs.glob("*/events.jsonl"):
-        count += path.read_text(encoding="utf-8").count("no answer within 1s")
+        count += path.read_text(encoding="utf-8").count("(request_timeout)")
     return count
 
 
@@ -264,7 +265,7 @@ def _logged(runs: Path, event: str) -> bool:
 def test_hardening_deleted_wal_after_a_crash_keeps_the_journal(tmp_path: Path) -> None:
     """kill -9 after wave 1, state.db-wal deleted: --resume never re-creates wave 1's jobs."""
     text = scenario(
-        {"vc-east": [sup("supervisor-1"), sup("supervisor-2", upgrade_duration="2000s")]},
+        {"vc-east": [sup("supervisor-1"), sup("supervisor-2", upgrade_duration="800s")]},
         speed=FAST,
     )
     with running_sim(text, tmp_path / "sim") as sim:
@@ -323,7 +324,7 @@ def test_hardening_full_disk_exits_74_then_resume_finishes(
     tmp_path: Path, small_tmpfs: Path
 ) -> None:
     """Run dir on a full tmpfs: exit 74 naming path and operation (never 70); resume finishes."""
-    with running_sim(_slow_pair(speed=FAST, duration="3000s"), tmp_path / "sim") as sim:
+    with running_sim(_slow_pair(speed=FAST, duration="1000s"), tmp_path / "sim") as sim:
         plan = _pair_plan(tmp_path, sim)
         runs = small_tmpfs / "runs"
         process = subprocess.run(
@@ -348,7 +349,7 @@ def test_hardening_full_disk_exits_74_then_resume_finishes(
 
 def test_hardening_immutable_run_directory_exits_74_cleanly(tmp_path: Path) -> None:
     """`chattr +i` on the run directory mid-run: exit 74, a clean message, no traceback."""
-    with running_sim(_slow_pair(duration="150s"), tmp_path / "sim") as sim:
+    with running_sim(_slow_pair(duration="60s"), tmp_path / "sim") as sim:
         plan = _pair_plan(tmp_path, sim)
         runs = tmp_path / "runs"
         process = spawn_run(plan, runs)

@@ -223,7 +223,7 @@ def test_ops_upgrade_progress_is_debug(mixed_run: dict[str, Any]) -> None:
 def test_ops_stamina_retry_line_is_absent(tmp_path: Path) -> None:
     """Retries are logged once, as our ``http_retry``; stamina's own line never appears."""
     text = scenario(
-        {"vc-flaky": [sup("supervisor-1")]}, speed=FAST, faults={"vc-flaky": {"http_503_rate": 0.4}}
+        {"vc-flaky": [sup("supervisor-1")]}, speed=FAST, faults={"vc-flaky": {"http_503_rate": 0.2}}
     )
     with running_sim(text, tmp_path / "sim") as sim:
         plan = PlanSpec(
@@ -280,7 +280,7 @@ def test_ops_console_off_a_tty_shows_info_and_above(mixed_run: dict[str, Any]) -
 
 def test_ops_resume_logs_run_resumed_not_a_second_run_started(tmp_path: Path) -> None:
     """A resumed run logs ``run_resumed``; ``run_started`` appears once in events.jsonl."""
-    text = scenario({"vc-east": [sup("supervisor-1", upgrade_duration="200s")]}, speed=100.0)
+    text = scenario({"vc-east": [sup("supervisor-1", upgrade_duration="200s")]}, speed=FAST)
     with running_sim(text, tmp_path / "sim") as sim:
         plan = PlanSpec(
             waves=[{"name": "w", "supervisors": refs("vc-east", "supervisor-1")}],
@@ -313,11 +313,11 @@ def test_ops_scenario_option_and_old_spelling(tmp_path: Path) -> None:
     plan = simulate_plan(tmp_path, ["supervisor-1"])
     scen = scenario_file(tmp_path, scenario({"vc-east": [sup("supervisor-1")]}, speed=FAST))
     digest = hashlib.sha256(scen.read_bytes()).hexdigest()
-    new = cli("run", str(plan), "--scenario", str(scen), "--runs-dir", str(tmp_path / "new"))
-    assert new.returncode == 0, new.stderr
+    new = _invoke("run", str(plan), "--scenario", str(scen), "--runs-dir", str(tmp_path / "new"))
+    assert new.exit_code == 0, new.output
     assert "deprecated" not in new.stderr
-    old = cli("run", str(plan), "--simulate", str(scen), "--runs-dir", str(tmp_path / "old"))
-    assert old.returncode == 0, old.stderr
+    old = _invoke("run", str(plan), "--simulate", str(scen), "--runs-dir", str(tmp_path / "old"))
+    assert old.exit_code == 0, old.output
     assert "--simulate SCENARIO is deprecated; use --scenario SCENARIO" in old.stderr
     for runs in ("new", "old"):
         report = report_of(only_run_dir(tmp_path / runs))
