@@ -403,3 +403,28 @@ def test_ops_shell_completion_script_and_words() -> None:
         }
     )
     assert words.stdout.split() == ["plain,run"]
+
+
+# -- crash reports ----------------------------------------------------------------------------
+
+
+def test_ops_crash_before_the_run_directory_goes_to_the_runs_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug before any run directory exists: exit 70, crash report in --runs-dir, not the cwd."""
+    import fleetupgrade.cli.run as run_module
+
+    def broken(_: Path) -> None:
+        raise RuntimeError("injected bug")
+
+    monkeypatch.setattr(run_module, "load_plan", broken)
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    runs = tmp_path / "elsewhere" / "runs"
+    done = _invoke("run", str(tmp_path / "plan.toml"), "--runs-dir", str(runs))
+    assert done.exit_code == 70
+    assert "internal error: RuntimeError: injected bug" in done.output
+    [crash] = runs.glob("crash-*.log")
+    assert "injected bug" in crash.read_text(encoding="utf-8")
+    assert list(cwd.iterdir()) == []

@@ -49,7 +49,7 @@ def _guarded(body: Callable[[], int]) -> int:
         click.echo("interrupted", err=True)
         return ExitCode.STOPPED
     except Exception as exc:
-        crash = crash_log_path(None, Path("runs"))
+        crash = crash_log_path(None, _runs_dir())
         try:
             write_crash_report(crash, traceback.format_exc())
             where = f"details in {crash}"
@@ -57,6 +57,13 @@ def _guarded(body: Callable[[], int]) -> int:
             where = "no crash log could be written"
         click.echo(f"internal error: {type(exc).__name__}: {exc} ({where})", err=True)
         return ExitCode.INTERNAL
+
+
+def _runs_dir() -> Path:
+    """The command's ``--runs-dir`` (crash reports go there, never into the working directory)."""
+    context = click.get_current_context(silent=True)
+    runs_dir = None if context is None else context.params.get("runs_dir")
+    return runs_dir if isinstance(runs_dir, Path) else Path("runs")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
