@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import get_args
+from typing import Literal, get_args
 
 from fleetupgrade.decide.gates import Decision as GateDecision
 from fleetupgrade.journal.records import SupervisorRecord
@@ -49,6 +49,12 @@ def _number(text: str) -> int | float:
     except (ValueError, ZeroDivisionError):
         return 0
     return int(value) if value.denominator == 1 else float(value)
+
+
+def _notification_status(status: str) -> Literal["delivered", "failed", "dropped"]:
+    if status == "delivered":
+        return "delivered"
+    return "dropped" if status == "dropped" else "failed"
 
 
 def _threshold(kind: str, limit: str) -> ThresholdRef:
@@ -164,7 +170,7 @@ def build_report(
                 at=n.at,
                 target=n.target,
                 event=n.event,
-                status="sent" if n.status == "delivered" else "failed",
+                status=_notification_status(n.status),
                 attempts=max(1, n.attempts),
             )
             for n in view.notifications

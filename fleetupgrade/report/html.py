@@ -279,7 +279,7 @@ def _notifications(report: Report) -> str:
             human_time(n.at),
             f'<span class="mono">{_e(n.target)}</span>',
             _e(n.event),
-            _badge("upgraded" if n.status == "sent" else "failed", n.status),
+            _badge("upgraded" if n.status == "delivered" else "failed", n.status),
             str(n.attempts),
         )
         for n in report.notifications

@@ -199,7 +199,7 @@ class NotificationReport(_Model):
     at: Instant
     target: str
     event: str
-    status: Literal["sent", "failed"]
+    status: Literal["delivered", "failed", "dropped"]
     attempts: int = 1
 
 

@@ -107,10 +107,10 @@ async def test_events_arrive_in_order_signed_and_retried_once_delivered(
     report = json.loads(_read(run_dir, "report.json"))
     sent = [(n["event"], n["status"], n["attempts"]) for n in report["notifications"]]
     assert sent == [
-        ("run_started", "sent", 3),
-        ("wave_started", "sent", 1),
-        ("wave_finished", "sent", 1),
-        ("run_finished", "sent", 1),
+        ("run_started", "delivered", 3),
+        ("wave_started", "delivered", 1),
+        ("wave_finished", "delivered", 1),
+        ("run_finished", "delivered", 1),
     ]
     assert report["notifications"][0]["target"] == "notify[0].url_env (HOOK_URL)"
     retries = [e for e in _events(run_dir) if e["event"] == "notification_retry"]
