@@ -230,8 +230,7 @@ class DryRun:
             total_cap=self.plan.defaults.max_concurrent_total,
             each_seconds=self.settings.expected_seconds(ASSUMED_NODES),
         )
-        ignored = self.settings.ignore_window or window.admission != "fit"
-        refused = fit.fits is False and not ignored
+        refused = fit.fits is False and window.admission == "fit"
         note = ""
         if fit.fits is False:
             note = (
@@ -264,7 +263,8 @@ class DryRun:
     def _predict(self) -> tuple[RunResult, int]:
         """Replay each wave's gates in plan order, as the run would meet the outcomes."""
         window = self.plan.window
-        begins = None if window is None else max(utcnow(), window.start)
+        predicting = window is not None and not self.settings.ignore_window
+        begins = max(utcnow(), window.start) if window is not None and predicting else None
         for wave in self.plan.waves:
             if begins is not None:
                 begins = self._predict_fit(wave, begins)
