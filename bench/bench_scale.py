@@ -24,7 +24,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import signal
 import ssl
 import statistics
@@ -40,8 +39,11 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PASSWORD_ENV = "BENCH_VC_PASSWORD"
-PASSWORD = "sim-password"  # the simulator's default user  # noqa: S105
-SINGLE_READ_ROUTES = ("get_upgrade", "get_task")
+PASSWORD = "sim-password"  # the simulator's default user
+SINGLE_READ_ROUTES = (
+    "GET /api/vcenter/namespace-management/software/supervisors/upgrades/{supervisor}",
+    "GET /api/cis/tasks/{task}",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +145,7 @@ def write_plan(directory: Path, shape: Shape, ready: dict[str, Any]) -> Path:
 def start_sim(directory: Path, scenario: Path) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
     """``fleetupgrade sim`` in its own process; returns it with its ready-file document."""
     ready = directory / "ready.json"
-    proc = subprocess.Popen(  # noqa: S603 - our own CLI
+    proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -168,7 +170,7 @@ def sim_stats(ready: dict[str, Any]) -> dict[str, Any]:
     """The simulator's ``/stats`` document."""
     context = ssl.create_default_context(cafile=ready["ca_file"])
     url = ready["admin_url"].rstrip("/") + "/stats"
-    with urllib.request.urlopen(url, context=context, timeout=120) as answer:  # noqa: S310
+    with urllib.request.urlopen(url, context=context, timeout=120) as answer:
         data: dict[str, Any] = json.load(answer)
     return data
 
@@ -194,7 +196,7 @@ def run_engine(
         "warning",
     ]
     started = time.perf_counter()
-    proc = subprocess.Popen(  # noqa: S603 - our own CLI
+    proc = subprocess.Popen(
         command,
         env=env,
         stdout=open(directory / "run.stdout", "wb"),  # noqa: SIM115
@@ -302,8 +304,12 @@ LABELS = {
 }
 
 
-def table(results: list[dict[str, Any]]) -> str:
-    """The issue's table: median (min–max) of every figure, and whether it meets its target."""
+def table(results: list[dict[str, Any]], *, small: bool) -> str:
+    """The issue's table: median (min–max) of every figure, and whether it meets its target.
+
+    The makespan target (≤ 1.10 × the lower bound) is the small fleet's; at 500 × 20 the
+    jobs are shorter than the poll interval, so the bound is informative only.
+    """
     lines = ["| figure | median | min–max | target | met |", "| --- | --- | --- | --- | --- |"]
     for key, label in LABELS.items():
         values = [r[key] for r in results if r.get(key) is not None]
@@ -312,11 +318,12 @@ def table(results: list[dict[str, Any]]) -> str:
             continue
         median = statistics.median(values)
         target = TARGETS.get(key)
+        if key == "wall_over_bound" and not small:
+            target = None
         met = "" if target is None else ("yes" if median <= target else "NO")
         spread = f"{min(values):g}–{max(values):g}"
-        lines.append(
-            f"| {label} | {median:g} | {spread} | {'' if target is None else f'≤ {target:g}'} | {met} |"
-        )
+        bound = "" if target is None else f"≤ {target:g}"
+        lines.append(f"| {label} | {median:g} | {spread} | {bound} | {met} |")
     return "\n".join(lines)
 
 
@@ -365,7 +372,7 @@ def main() -> None:
         if args.json:
             print(json.dumps({"run": index + 1, **result}), flush=True)
     print(f"{shape.supervisors} Supervisors on {shape.vcenters} vCenters, {args.runs} run(s)")
-    print(table(results))
+    print(table(results, small=args.small))
 
 
 if __name__ == "__main__":

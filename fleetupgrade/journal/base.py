@@ -1,6 +1,7 @@
 """The journal's connection: SQLite in WAL mode, transactions, and I/O errors named.
 
-Every write is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``, fsynced); every SQLite
+Every write is one transaction (``BEGIN IMMEDIATE`` … ``COMMIT``), fsynced unless it is a
+step that a resume re-derives from vCenter when a power loss drops it; every SQLite
 I/O failure becomes :class:`RunDirIOError` naming the file and the operation (exit 74).
 """
 
@@ -73,6 +74,7 @@ class JournalBase:
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         self.path = path
+        self.readonly = readonly
         try:
             if readonly:
                 self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
@@ -114,15 +116,32 @@ class JournalBase:
             raise RunDirIOError(self.path, operation, exc) from exc
 
     @contextmanager
-    def _tx(self, operation: str = "write the journal") -> Iterator[sqlite3.Connection]:
+    def _tx(
+        self, operation: str = "write the journal", *, fsync: bool = True
+    ) -> Iterator[sqlite3.Connection]:
+        """One transaction; ``fsync=False`` commits without waiting for the disk.
+
+        Such a commit survives a killed process (it is in the WAL) but not a power loss
+        until the next fsynced commit, which makes every earlier one durable too (the WAL
+        is written in order). So a journal after a power loss is always a prefix of its
+        commits ending at or after the last fsynced one: the intent before every create is
+        fsynced; the steps after it (task id, job end, outcome) are re-derived from vCenter
+        on resume when lost.
+        """
         with self._io(operation):
-            self._db.execute("BEGIN IMMEDIATE")
+            if not fsync:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                if not fsync:
+                    self._db.execute("PRAGMA synchronous=FULL")
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._io("read the journal"):

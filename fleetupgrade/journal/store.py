@@ -4,6 +4,8 @@ Every step that matters is committed *before* the next one happens: the intent t
 a job before the request leaves, the task id as soon as vCenter answers, every outcome as
 soon as it is known (docs/design.md, "Crash safety"). A run killed at any instant leaves a
 journal from which ``--resume`` can tell, for every Supervisor, whether a job may exist.
+The intent is also fsynced before its create leaves; the later steps are not waited on
+(a power loss may drop them, never an intent, and a resume re-derives them from vCenter).
 
 This class is the only writer of a Supervisor's row, and it writes it only through named
 transitions that enforce the phase order ``pending → intent → launched → done`` (an
@@ -12,8 +14,11 @@ intent proven to have made no job goes back to ``pending``; ``detached`` and
 against that order raises :class:`JournalTransitionError`: it is a bug, never a decision.
 
 Waves carry no counts: a wave's counts are derived from its Supervisors' rows whenever
-they are needed, so they cannot disagree. I/O failures surface as :class:`RunDirIOError`
-naming the file and the operation (exit 74).
+they are needed, so they cannot disagree. Because this class is the only writer of those
+rows, a writable journal keeps them in memory as well (write-through: every transition
+re-reads the row it changed), so the engine's frequent reads of one row or of a wave cost
+no SQL; a read-only journal (``status`` beside a live run) always reads the database.
+I/O failures surface as :class:`RunDirIOError` naming the file and the operation (exit 74).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +50,31 @@ _OPEN = frozenset({Phase.PENDING, Phase.INTENT, Phase.LAUNCHED})
 
 class Journal(Logbook):
     """The SQLite journal of one run directory: a Supervisor's row changes only here."""
+
+    _cache: dict[str, SupervisorRecord] | None = None  # key → row, in plan order
+    _waves_keys: dict[str, list[str]] | None = None  # wave → its keys, in plan order
+
+    # -- the in-memory copy of the rows (writable journals only) ------------------------
+    def _loaded(self) -> dict[str, SupervisorRecord] | None:
+        """The cached rows, loaded on first use; None for a read-only journal."""
+        if self.readonly:
+            return None
+        if self._cache is None:
+            rows = self._rows(_ALL_IN_ORDER)
+            cache = {row["key"]: _supervisor(row) for row in rows}
+            by_wave: dict[str, list[str]] = {}
+            for record in cache.values():
+                by_wave.setdefault(record.wave, []).append(record.key)
+            self._cache, self._waves_keys = cache, by_wave
+        return self._cache
+
+    def _refresh(self, key: str) -> None:
+        """Re-read one row into the cache after a write (no-op before the cache loads)."""
+        if self._cache is None:
+            return
+        rows = self._rows("SELECT * FROM supervisors WHERE key = ?", (key,))
+        if rows:
+            self._cache[key] = _supervisor(rows[0])
 
     # -- setup --------------------------------------------------------------------------
     def initialise(
@@ -91,12 +122,13 @@ class Journal(Logbook):
                 "INSERT OR IGNORE INTO vcenters(name, url) VALUES (?, ?)",
                 [(v.name, v.url) for v in vcenters],
             )
+        self._cache = self._waves_keys = None
 
     # -- a Supervisor's transitions (the only writes of its row) ------------------------
     def _move(self, key: str, allowed: frozenset[Phase], what: str, **columns: Any) -> None:
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         phases = ", ".join(f"'{p.value}'" for p in allowed)
-        with self._tx() as db:
+        with self._tx(fsync=False) as db:
             cursor = db.execute(
                 f"UPDATE supervisors SET {assignments} "  # noqa: S608 - fixed names
                 f"WHERE key = :key AND phase IN ({phases})",
@@ -104,6 +136,7 @@ class Journal(Logbook):
             )
             if cursor.rowcount != 1:
                 raise JournalTransitionError(f"{key}: cannot {what} from its current phase")
+        self._refresh(key)
 
     def resolve(
         self, key: str, *, id: str, name: str | None, from_version: str, nodes: int | None
@@ -142,6 +175,7 @@ class Journal(Logbook):
                 "INSERT INTO attempts(key, attempt, intent_at) VALUES (?, ?, ?)",
                 (key, attempt, ts(now)),
             )
+        self._refresh(key)
         return attempt
 
     def mark_launched(
@@ -167,7 +201,7 @@ class Journal(Logbook):
         self._attempt_result(key, why, None)
 
     def _attempt_result(self, key: str, result: str, task_id: str | None) -> None:
-        with self._tx() as db:
+        with self._tx(fsync=False) as db:
             db.execute(
                 "UPDATE attempts SET result = ?, task_id = ? WHERE key = ? AND attempt = "
                 "(SELECT max(attempt) FROM attempts WHERE key = ?) AND result IS NULL",
@@ -180,14 +214,10 @@ class Journal(Logbook):
 
     def set_progress(self, key: str, progress: int | None) -> None:
         """Record live progress (read by ``status``); not needed for safety, so no fsync."""
-        with self._io("write progress"):
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            try:
-                self._db.execute(
-                    "UPDATE supervisors SET progress = ? WHERE key = ?", (progress, key)
-                )
-            finally:
-                self._db.execute("PRAGMA synchronous=FULL")
+        with self._tx("write progress", fsync=False) as db:
+            db.execute("UPDATE supervisors SET progress = ? WHERE key = ?", (progress, key))
+        if self._cache is not None and key in self._cache:
+            self._cache[key] = replace(self._cache[key], progress=progress)
 
     def mark_done(
         self,
@@ -231,6 +261,11 @@ class Journal(Logbook):
     # -- reading Supervisors ------------------------------------------------------------
     def supervisors(self, wave: str | None = None) -> list[SupervisorRecord]:
         """Supervisor rows in plan order, optionally of one wave."""
+        cache = self._loaded()
+        if cache is not None and self._waves_keys is not None:
+            if wave is None:
+                return list(cache.values())
+            return [cache[key] for key in self._waves_keys.get(wave, ())]
         query = "SELECT s.* FROM supervisors s JOIN waves w ON w.name = s.wave"
         params: tuple[str, ...] = ()
         if wave is not None:
@@ -241,6 +276,9 @@ class Journal(Logbook):
 
     def supervisor(self, key: str) -> SupervisorRecord:
         """One row by key."""
+        cache = self._loaded()
+        if cache is not None:
+            return cache[key]
         rows = self._rows("SELECT * FROM supervisors WHERE key = ?", (key,))
         if not rows:
             raise KeyError(key)
@@ -279,6 +317,11 @@ class Journal(Logbook):
             )
             for row in self._rows("SELECT * FROM waves ORDER BY position")
         ]
+
+
+_ALL_IN_ORDER = (
+    "SELECT s.* FROM supervisors s JOIN waves w ON w.name = s.wave ORDER BY w.position, s.position"
+)
 
 
 def _messages_json(messages: Sequence[Message]) -> str:

@@ -5,12 +5,14 @@ pool, one API session). Status is read in bulk, at most one round per poll inter
 vCenter, however many Supervisors are in flight there (docs/design.md, "Concurrency"):
 
 * one cis task list for every watched job (status, progress, error);
-* one Upgrades list for the Supervisors that need their upgrade state: a launch about to
-  be decided, a job whose task has just ended, a job followed without a task;
-* one Summary list when some Supervisor waits to become healthy after its upgrade.
+* one Upgrades list (the whole list) when a Supervisor needs its upgrade state: a launch
+  about to be decided, a job whose task has just ended, a job followed without a task;
+* one Summary list when some Supervisor waits to become healthy after its upgrade, or a
+  task has just succeeded (its health is the next thing read).
 
 A vCenter with nothing to read is not polled at all. Readers wait for the next round that
-includes what they asked for.
+includes what they asked for; a launch may decide from the latest round's Upgrades list
+while it is at most one interval old.
 """
 
 from __future__ import annotations
@@ -45,8 +47,40 @@ class PollRound:
     error: VCenterError | None = None
 
 
+# A job's end is predicted from its progress rate; the poller may then skip rounds until
+# shortly after the prediction, but never stays quiet longer than this many intervals.
+MAX_QUIET_INTERVALS = 4
+_FINAL = ("SUCCEEDED", "FAILED")
+
+
+@dataclass(slots=True)
+class _Pace:
+    """Two progress readings of one task: enough to predict when it ends."""
+
+    first_at: float
+    first: int
+    last_at: float
+    last: int
+
+    def predicted_end(self) -> float | None:
+        """When the task should reach 100 % at its observed rate (None: no rate yet)."""
+        if self.last <= self.first or self.last_at <= self.first_at:
+            return None
+        rate = (self.last - self.first) / (self.last_at - self.first_at)
+        return self.last_at + (100 - self.last) / rate
+
+
 class BulkPoller:
-    """Reads one vCenter in bulk for everyone who asked, one round per interval at most."""
+    """Reads one vCenter in bulk for everyone who asked, one round per interval at most.
+
+    A round reads the task list of every followed job; the whole Upgrades list when
+    someone waits for upgrade state or a task has ended (one call whatever the number of
+    Supervisors, and the snapshot a launch may decide from while it is at most one interval
+    old); and the Summary list when someone waits for health or a task has just succeeded
+    (its health is read next, so the same round serves it). While only running jobs are
+    followed, rounds are skipped until shortly after the earliest predicted end (from each
+    task's progress rate), at most :data:`MAX_QUIET_INTERVALS` intervals.
+    """
 
     def __init__(self, client: VCenterClient, interval: float) -> None:
         self._client = client
@@ -54,9 +88,13 @@ class BulkPoller:
         self._tasks: dict[str, str] = {}  # supervisor id → task id, jobs in flight
         self._upgrades: dict[str, int] = {}  # supervisor id → readers waiting
         self._health: dict[str, int] = {}
+        self._pace: dict[str, _Pace] = {}  # task id → progress readings
         self._wake = anyio.Event()
         self._done = anyio.Event()
         self._latest = PollRound({}, {}, {})
+        self._latest_at = -float("inf")  # when the latest round started
+        self._latest_all_upgrades = False  # the latest round read the whole Upgrades list
+        self._prefetched: set[str] = set()  # health read ahead, not yet handed out
         self._last_round = -float("inf")
         self.rounds = 0
 
@@ -67,7 +105,9 @@ class BulkPoller:
 
     def unfollow(self, supervisor_id: str) -> None:
         """Stop reading a job's task."""
-        self._tasks.pop(supervisor_id, None)
+        task_id = self._tasks.pop(supervisor_id, None)
+        if task_id is not None:
+            self._pace.pop(task_id, None)
 
     async def next_round(self) -> PollRound:
         """Wait for the next round (the caller asked for what it needs first)."""
@@ -80,8 +120,31 @@ class BulkPoller:
         """Wait for a round that read this Supervisor's upgrade state."""
         return await self._asking(self._upgrades, supervisor_id)
 
+    async def recent_upgrade(self, supervisor_id: str) -> PollRound:
+        """The latest round if it read this upgrade state within one interval, else the next.
+
+        For launch decisions: a snapshot one interval old races with another operator
+        exactly as a fresh read would, and vCenter refuses a create that no longer fits.
+        """
+        latest = self._latest
+        if (
+            self._latest_all_upgrades
+            and latest.error is None
+            and supervisor_id in latest.upgrades
+            and anyio.current_time() - self._latest_at <= self._interval
+        ):
+            return latest
+        return await self.read_upgrade(supervisor_id)
+
     async def read_health(self, supervisor_id: str) -> PollRound:
-        """Wait for a round that read this Supervisor's health summary."""
+        """Wait for a round that read this Supervisor's health summary.
+
+        The round that saw its job succeed read the health ahead: the first call after it
+        gets that round at once.
+        """
+        if supervisor_id in self._prefetched:
+            self._prefetched.discard(supervisor_id)
+            return self._latest
         return await self._asking(self._health, supervisor_id)
 
     async def _asking(self, wanted: dict[str, int], supervisor_id: str) -> PollRound:
@@ -96,6 +159,26 @@ class BulkPoller:
     def _idle(self) -> bool:
         return not (self._tasks or self._upgrades or self._health)
 
+    def _due(self) -> float:
+        """When the next round should start."""
+        earliest = self._last_round + self._interval
+        if self._upgrades or self._health or not self._tasks:
+            return earliest
+        predicted: list[float] = []
+        for task_id in self._tasks.values():
+            pace = self._pace.get(task_id)
+            end = None if pace is None else pace.predicted_end()
+            if end is None:
+                return earliest  # a task without a rate yet: poll at the interval
+            predicted.append(end)
+        # Jobs started together end together: wait for the last predicted end within half
+        # an interval of the first, and a little more, so that one round sees them ended.
+        first = min(predicted)
+        cluster = max(end for end in predicted if end <= first + 0.5 * self._interval)
+        target = cluster + min(0.1 * self._interval, 0.25)
+        latest = self._last_round + MAX_QUIET_INTERVALS * self._interval
+        return min(max(earliest, target), latest)
+
     async def run(self) -> None:
         """Serve rounds forever (until cancelled), only while someone waits for one."""
         while True:
@@ -104,38 +187,66 @@ class BulkPoller:
             self._wake = anyio.Event()
             if self._idle():
                 continue
-            delay = self._last_round + self._interval - anyio.current_time()
-            # Let the readers of one moment (a wave's start) join the same round.
-            await anyio.sleep(max(delay, 0.005))
+            # Let the readers of one moment (a wave's start) join the same round; a reader
+            # arriving during a quiet stretch brings the round forward to the interval.
+            while True:
+                delay = max(self._due() - anyio.current_time(), 0.005)
+                with anyio.move_on_after(delay):
+                    await self._wake.wait()
+                    self._wake = anyio.Event()
+                    continue
+                break
             if self._idle():
                 continue
             self._last_round = anyio.current_time()
             # Readers arriving during this round wait for the next one: it will include them.
             done, self._done = self._done, anyio.Event()
             self._latest = await self._round()
+            self._latest_at = self._last_round
             self.rounds += 1
             done.set()
+
+    def _observe(self, tasks: Mapping[str, TaskInfo], at: float) -> None:
+        """Record progress readings of running tasks (for the predicted ends)."""
+        for task_id, task in tasks.items():
+            if task.status.value in _FINAL or task.progress is None:
+                continue
+            done = task.progress.completed
+            pace = self._pace.get(task_id)
+            if pace is None or done < pace.first or done <= 0:
+                self._pace[task_id] = _Pace(at, done, at, done)
+            elif pace.first <= 0 < done:
+                self._pace[task_id] = _Pace(at, done, at, done)  # rate from real progress
+            elif done > pace.last:
+                pace.last_at, pace.last = at, done
 
     async def _round(self) -> PollRound:
         tasks: dict[str, TaskInfo] = {}
         upgrades: dict[str, UpgradeSummary] = {}
         health: dict[str, SupervisorSummary] = {}
+        self._latest_all_upgrades = False
+        self._prefetched = set()
         try:
             if self._tasks:
                 tasks = dict(await self._client.list_tasks(sorted(set(self._tasks.values()))))
-            wanted = set(self._upgrades)
+                self._observe(tasks, anyio.current_time())
+            wanted = bool(self._upgrades)
+            succeeded: set[str] = set()
             for supervisor_id, task_id in self._tasks.items():
                 task = tasks.get(task_id)
-                if task is None or task.status.value in ("SUCCEEDED", "FAILED"):
-                    wanted.add(supervisor_id)  # ended, vanished or unknown: read its state
+                if task is None or task.status.value in _FINAL:
+                    wanted = True  # ended, vanished or unknown: read its state
+                if task is not None and task.status.value == "SUCCEEDED":
+                    succeeded.add(supervisor_id)
             if wanted:
-                summaries = await self._client.list_upgrades(sorted(wanted))
-                upgrades = {s.supervisor: s for s in summaries}
-            if self._health:
+                upgrades = {s.supervisor: s for s in await self._client.list_upgrades()}
+            if self._health or succeeded:
                 health = {s.id: s for s in await self._client.list_supervisors()}
         except VCenterError as exc:
             log.warning("poll_failed", reason=str(exc))
             return PollRound(tasks, upgrades, health, exc)
+        self._latest_all_upgrades = wanted
+        self._prefetched = succeeded & set(health)
         return PollRound(tasks, upgrades, health)
 
 

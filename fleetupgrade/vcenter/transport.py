@@ -55,6 +55,7 @@ __all__ = [
 _log = structlog.get_logger()
 
 RETRY_STATUSES = frozenset({502, 503, 504})
+POOL_KEEPALIVE_SECONDS = 5.0  # an idle connection closes after this long
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +146,16 @@ class Transport:
         context: ssl.SSLContext | bool = False
         if self._endpoint.uses_tls:
             context = shared_ssl_context(self._endpoint.ca_file, self._endpoint.thumbprint_digest)
+        # Each TLS connection holds a few hundred KiB of buffers and a fleet has hundreds
+        # of vCenters: idle connections close soon, so a vCenter between rounds or waves
+        # keeps none.
         limit = self._endpoint.max_connections
-        connector = aiohttp.TCPConnector(ssl=context, limit=limit, limit_per_host=limit)
+        connector = aiohttp.TCPConnector(
+            ssl=context,
+            limit=limit,
+            limit_per_host=limit,
+            keepalive_timeout=POOL_KEEPALIVE_SECONDS,
+        )
         self._http = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # the session id travels in a header only

@@ -1,0 +1,197 @@
+"""Fleet-scale behaviour, end to end: bulk-only classification, idle vCenters left alone,
+concurrent logins with one vCenter down, and the pacer and breaker seen in the report.
+
+No timing assertions: every check is a count (simulator /stats, report.json, events.jsonl).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import anyio
+import stamina
+
+from fleetupgrade.rollout.fleet import BulkPoller
+from fleetupgrade.vcenter import VCenterClient, VCenterEndpoint
+from tests.rollout.conftest import SIM_PASSWORD, PlanSpec
+from tests.rollout.scenarios import refs, scenario, sup
+
+SINGLE_UPGRADE = "GET /api/vcenter/namespace-management/software/supervisors/upgrades/{supervisor}"
+SINGLE_TASK = "GET /api/cis/tasks/{task}"
+TASK_LIST = "POST /api/cis/tasks"
+UPGRADE_LIST = "GET /api/vcenter/namespace-management/software/supervisors/upgrades"
+SUMMARY_LIST = "GET /api/vcenter/namespace-management/supervisors/summaries"
+
+
+def _ids(count: int) -> list[str]:
+    return [f"supervisor-{i}" for i in range(1, count + 1)]
+
+
+def test_all_success_wave_is_classified_from_bulk_reads_only(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """An all-success wave sends one create each and no single Upgrades.get or task read."""
+    sim = start_sim(
+        scenario({vc: [sup(i) for i in _ids(3)] for vc in ("vc-a", "vc-b")}, speed=2000.0)
+    )
+    plan = PlanSpec(
+        waves=[{"name": "one", "supervisors": refs("vc-a", *_ids(3)) + refs("vc-b", *_ids(3))}],
+        defaults={"max_concurrent_per_vcenter": 3, "poll_interval": "20ms"},
+    )
+    result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    assert result.exit_code == 0, result.output
+    assert set(result.outcomes().values()) == {"upgraded"}
+    stats = sim.stats()
+    assert sorted(stats["creates"].values()) == [1] * 6
+    assert stats["requests"].get(SINGLE_UPGRADE, 0) == 0
+    assert stats["requests"].get(SINGLE_TASK, 0) == 0
+    assert stats["requests"][TASK_LIST] > 0  # the jobs were followed in bulk
+
+
+def test_poller_sends_nothing_while_nobody_waits(start_sim: Any, tmp_path: Path) -> None:
+    """With nothing in flight the bulk poller sends no request, however long it runs."""
+    sim = start_sim(scenario({"vc-a": [sup("supervisor-1")]}))
+    endpoint = VCenterEndpoint(
+        name="vc-a",
+        url=sim.url("vc-a"),
+        username="administrator@vsphere.local",
+        password=SIM_PASSWORD,
+        ca_file=sim.ca_file,
+    )
+
+    async def scenario_run() -> tuple[int, int, int]:
+        async with VCenterClient(endpoint) as client:
+            await client.login()
+            poller = BulkPoller(client, interval=0.01)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(poller.run)
+                seen = await poller.read_upgrade("supervisor-1")
+                assert "supervisor-1" in seen.upgrades
+                rounds = poller.rounds
+                before = sum(sim.stats()["vcenter_requests"]["vc-a"].values())
+                await anyio.sleep(0.3)  # thirty intervals with nobody waiting
+                after = sum(sim.stats()["vcenter_requests"]["vc-a"].values())
+                tg.cancel_scope.cancel()
+            return rounds, poller.rounds, after - before
+
+    rounds_before, rounds_after, sent = anyio.run(scenario_run)
+    assert rounds_before == rounds_after == 1
+    assert sent == 0
+
+
+def test_launch_reuses_a_recent_upgrade_list(start_sim: Any, tmp_path: Path) -> None:
+    """A launch read within one interval of a round that read the Upgrades list sends nothing."""
+    sim = start_sim(scenario({"vc-a": [sup(i) for i in _ids(3)]}))
+    endpoint = VCenterEndpoint(
+        name="vc-a",
+        url=sim.url("vc-a"),
+        username="administrator@vsphere.local",
+        password=SIM_PASSWORD,
+        ca_file=sim.ca_file,
+    )
+
+    async def scenario_run() -> tuple[int, set[str]]:
+        async with VCenterClient(endpoint) as client:
+            await client.login()
+            poller = BulkPoller(client, interval=60.0)
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(poller.run)
+                await poller.read_upgrade("supervisor-1")  # one round: the whole list
+                seen = await poller.recent_upgrade("supervisor-3")
+                tg.cancel_scope.cancel()
+            return poller.rounds, set(seen.upgrades)
+
+    rounds, seen = anyio.run(scenario_run)
+    assert rounds == 1
+    assert seen == set(_ids(3))
+    assert sim.stats()["requests"][UPGRADE_LIST] == 1
+
+
+def test_one_vcenter_down_the_others_proceed(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """Logins run side by side: a down vCenter's Supervisors end unreachable, the rest upgrade."""
+    sim = start_sim(
+        scenario(
+            {vc: [sup(i) for i in _ids(2)] for vc in ("vc-a", "vc-b", "vc-down")},
+            speed=2000.0,
+            faults={"vc-down": {"down": True}},
+        )
+    )
+    plan = PlanSpec(
+        waves=[
+            {
+                "name": "one",
+                "max_failures": 10,
+                "supervisors": refs("vc-a", *_ids(2))
+                + refs("vc-down", *_ids(2))
+                + refs("vc-b", *_ids(2)),
+            }
+        ],
+        defaults={"max_concurrent_per_vcenter": 2, "poll_interval": "20ms"},
+    )
+    result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    outcomes = result.outcomes()
+    assert {k: v for k, v in outcomes.items() if k.startswith("vc-down/")} == {
+        "vc-down/supervisor-1": "unreachable",
+        "vc-down/supervisor-2": "unreachable",
+    }
+    assert {v for k, v in outcomes.items() if not k.startswith("vc-down/")} == {"upgraded"}
+    creates = sim.stats()["creates"]
+    assert sorted(creates) == [f"{vc}/{i}" for vc in ("vc-a", "vc-b") for i in _ids(2)]
+    assert set(creates.values()) == {1}
+    assert result.exit_code != 0
+
+
+def test_pacer_waits_are_counted_per_vcenter(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """Back-to-back requests to a vCenter wait for its pacer; report.json counts the waits."""
+    sim = start_sim(scenario({"vc-paced": [sup(i) for i in _ids(3)]}, speed=2000.0))
+    plan = PlanSpec(
+        waves=[{"name": "one", "supervisors": refs("vc-paced", *_ids(3))}],
+        defaults={"max_concurrent_per_vcenter": 3, "poll_interval": "20ms"},
+        vcenters={"vc-paced": {"max_requests_per_second": 10}},
+    )
+    result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    assert result.exit_code == 0, result.output
+    (counters,) = result.report["vcenters"]
+    assert counters["name"] == "vc-paced"
+    assert counters["paced_waits"] > 0
+    assert set(sim.stats()["creates"].values()) == {1}
+
+
+def test_breaker_opens_on_a_failing_vcenter(fleet_cli: Any, tmp_path: Path) -> None:
+    """A vCenter answering only 503 opens its breaker: counted in report.json and logged."""
+    scenario_file = tmp_path / "scenario.toml"
+    scenario_file.write_text(
+        scenario(
+            {vc: [sup("supervisor-1")] for vc in ("vc-ok", "vc-503")},
+            speed=1000.0,
+            faults={"vc-503": {"http_503_rate": 1.0}},
+        ),
+        encoding="utf-8",
+    )
+    plan = PlanSpec(
+        waves=[
+            {
+                "name": "one",
+                "max_failures": 10,
+                "supervisors": refs("vc-ok", "supervisor-1") + refs("vc-503", "supervisor-1"),
+            }
+        ],
+    )
+    # Enough attempts for the breaker's threshold (5 consecutive failures) to be reached.
+    with stamina.set_testing(True, attempts=7):
+        result = fleet_cli("run", str(plan.write(tmp_path, None)), "--simulate", str(scenario_file))
+    assert result.outcomes() == {
+        "vc-ok/supervisor-1": "upgraded",
+        "vc-503/supervisor-1": "unreachable",
+    }
+    counters = {v["name"]: v for v in result.report["vcenters"]}
+    assert counters["vc-503"]["breaker_opens"] >= 1
+    assert counters["vc-ok"]["breaker_opens"] == 0
+    opened = [e for e in result.events() if e.get("event") == "circuit_opened"]
+    assert opened
+    assert {e.get("vcenter") for e in opened} == {"vc-503"}
