@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     PlainSerializer,
@@ -82,6 +83,17 @@ Duration = Annotated[
 PositiveDuration = Annotated[Duration, Field(gt=timedelta(0))]
 Name = Annotated[StrictStr, Field(pattern=NAME_PATTERN, min_length=1, max_length=63)]
 NonEmpty = Annotated[StrictStr, Field(min_length=1)]
+_VERSION = re.compile(r"[A-Za-z0-9._:+-]+")
+
+
+def _version_id(value: str) -> str:
+    """Supervisor version ids travel in URLs and reports: ASCII letters, digits, ``._:+-``."""
+    if not _VERSION.fullmatch(value):
+        raise ValueError("a version uses ASCII letters, digits and . _ : + - only (e.g. 9.1.0)")
+    return value
+
+
+VersionId = Annotated[NonEmpty, AfterValidator(_version_id)]
 Count = Annotated[StrictInt, Field(ge=0)]
 Slots = Annotated[StrictInt, Field(ge=1)]
 Percent = Annotated[float, Strict(), Field(gt=0, le=100, allow_inf_nan=False)]

@@ -41,6 +41,7 @@ from fleetupgrade.plan.fields import (
     Rate,
     Slots,
     Username,
+    VersionId,
     plan_version,
 )
 from fleetupgrade.plan.threshold import Threshold
@@ -67,7 +68,7 @@ class _Model(BaseModel):
 class Defaults(_Model):
     """Settings every Supervisor and wave inherits unless it overrides them."""
 
-    desired_version: NonEmpty | None = None
+    desired_version: VersionId | None = None
     ignore_precheck_warnings: StrictBool = False
     max_concurrent_per_vcenter: Slots = 1
     max_concurrent_total: Count = 0
@@ -116,7 +117,7 @@ class SupervisorRef(_Model):
     vcenter: NonEmpty
     id: NonEmpty | None = None
     name: NonEmpty | None = None
-    desired_version: NonEmpty | None = None
+    desired_version: VersionId | None = None
     ignore_precheck_warnings: StrictBool | None = None
 
     @property

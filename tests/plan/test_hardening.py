@@ -147,6 +147,15 @@ def test_non_ascii_digits_in_durations_are_refused(write: Write, duration: str) 
     assert "line 5: defaults.poll_interval: a duration is written with ASCII digits" in output
 
 
+@pytest.mark.parametrize("version", ["٣٠s", "9.1.0 ", "9.1/0", "９.1.0"])
+def test_versions_are_ascii_ids(write: Write, version: str) -> None:
+    """A desired version is an ASCII id (it travels in URLs and reports), located when not."""
+    path = write(BASE.replace('desired_version = "9.1.0"', f'desired_version = "{version}"'))
+    code, output = validate(str(path))
+    assert code == 2, output
+    assert "line 4: defaults.desired_version: a version uses ASCII letters" in output
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
