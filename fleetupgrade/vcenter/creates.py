@@ -169,10 +169,10 @@ class UpgradeJobs:
         cause: str | VCenterError,
     ) -> str:
         why = cause if isinstance(cause, str) else _detail(cause).removeprefix(f"{CREATE}: ")
-        self._log.warning("create_outcome_unknown", supervisor=supervisor_id, reason=why)
+        self._log.warning("create_outcome_unknown", supervisor_id=supervisor_id, reason=why)
         found, error = await self._reconcile(supervisor_id, version, since, vcenter_since)
         if found.job_found and found.task_id is not None:
-            self._log.info("create_reconciled", supervisor=supervisor_id, task_id=found.task_id)
+            self._log.info("create_reconciled", supervisor_id=supervisor_id, task_id=found.task_id)
             return found.task_id
         message = f"{CREATE} for {supervisor_id}: {why}; vCenter re-read: "
         if found.no_job:
