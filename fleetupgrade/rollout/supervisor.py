@@ -126,7 +126,10 @@ async def run_supervisor(ctx: SupervisorContext, key: str) -> SupervisorRecord:
 def _unreachable(ctx: SupervisorContext, key: str, exc: VCenterError) -> SupervisorRecord:
     row = ctx.journal.supervisor(key)
     if row.phase is Phase.PENDING:
-        outcome = Outcome.REJECTED if isinstance(exc, APIError) else Outcome.UNREACHABLE
+        # A definite refusal (4xx with a vAPI body) is ``rejected``; a 5xx or 429 that
+        # outlived its retries is a vCenter we cannot use now: ``unreachable``.
+        refused = isinstance(exc, APIError) and exc.status < 500 and exc.status != 429
+        outcome = Outcome.REJECTED if refused else Outcome.UNREACHABLE
         _finish(ctx, row, outcome, str(exc))
     # A job may exist: the row stays in doubt; the run's end marks it detached.
     return ctx.journal.supervisor(key)
