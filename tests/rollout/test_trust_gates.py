@@ -25,8 +25,16 @@ def _halts(result: RunResult) -> list[dict[str, Any]]:
     return [d for d in result.report["decisions"] if d["verdict"] == "halt"]
 
 
+@pytest.mark.parametrize(
+    ("limits", "rule"),
+    [
+        ({}, "max_failures: failures > 0"),
+        ({"max_failures": 5}, "no Supervisor of the wave upgraded or was already current"),
+    ],
+    ids=["default-failure-gate", "no-success-rule"],
+)
 def test_canary_all_rejected_never_releases_next_wave(
-    start_sim: Any, fleet_cli: Any, tmp_path: Path
+    start_sim: Any, fleet_cli: Any, tmp_path: Path, limits: dict[str, Any], rule: str
 ) -> None:
     """A canary whose Supervisors all end ``rejected`` halts (exit 3); the next wave never starts."""
     sim = start_sim(
@@ -44,7 +52,7 @@ def test_canary_all_rejected_never_releases_next_wave(
         waves=[
             {
                 "name": "canary",
-                "max_failures": 5,
+                **limits,
                 "supervisors": refs("vc-east", "supervisor-1", "supervisor-2"),
             },
             {"name": "prod", "supervisors": refs("vc-east", "supervisor-3")},
@@ -60,11 +68,10 @@ def test_canary_all_rejected_never_releases_next_wave(
     }
     assert [w["status"] for w in result.report["waves"]] == ["halted", "not_started"]
     halts = _halts(result)
-    assert [d["rule"] for d in halts] == [
-        "no Supervisor of the wave upgraded or was already current"
-    ]
+    assert halts[0]["rule"] == rule, halts
     assert halts[0]["wave"] == "canary"
-    assert halts[0]["failures"] == 2
+    assert halts[0]["failures"] == (2 if limits else 1)
+    assert halts[0]["culprits"] or limits, halts
     assert sim.stats()["creates"] == {}
 
 
