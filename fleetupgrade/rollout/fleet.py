@@ -7,8 +7,7 @@ vCenter, however many Supervisors are in flight there (docs/design.md, "Concurre
 * one cis task list for every watched job (status, progress, error);
 * one Upgrades list (the whole list) when a Supervisor needs its upgrade state: a launch
   about to be decided, a job whose task has just ended, a job followed without a task;
-* one Summary list when some Supervisor waits to become healthy after its upgrade, or a
-  task has just succeeded (its health is the next thing read).
+* one Summary list when some Supervisor waits to become healthy after its upgrade.
 
 A vCenter with nothing to read is not polled at all. Readers wait for the next round that
 includes what they asked for; a launch may decide from the latest round's Upgrades list
@@ -76,8 +75,7 @@ class BulkPoller:
     A round reads the task list of every followed job; the whole Upgrades list when
     someone waits for upgrade state or a task has ended (one call whatever the number of
     Supervisors, and the snapshot a launch may decide from while it is at most one interval
-    old); and the Summary list when someone waits for health or a task has just succeeded
-    (its health is read next, so the same round serves it). While only running jobs are
+    old); and the Summary list when someone waits for health. While only running jobs are
     followed, rounds are skipped until shortly after the earliest predicted end (from each
     task's progress rate), at most :data:`MAX_QUIET_INTERVALS` intervals.
     """
@@ -92,9 +90,8 @@ class BulkPoller:
         self._wake = anyio.Event()
         self._done = anyio.Event()
         self._latest = PollRound({}, {}, {})
-        self._latest_at = -float("inf")  # when the latest round started
+        self._upgrades_at = -float("inf")  # when the latest round's Upgrades list arrived
         self._latest_all_upgrades = False  # the latest round read the whole Upgrades list
-        self._prefetched: set[str] = set()  # health read ahead, not yet handed out
         self._last_round = -float("inf")
         self.rounds = 0
 
@@ -131,20 +128,13 @@ class BulkPoller:
             self._latest_all_upgrades
             and latest.error is None
             and supervisor_id in latest.upgrades
-            and anyio.current_time() - self._latest_at <= self._interval
+            and anyio.current_time() - self._upgrades_at <= self._interval
         ):
             return latest
         return await self.read_upgrade(supervisor_id)
 
     async def read_health(self, supervisor_id: str) -> PollRound:
-        """Wait for a round that read this Supervisor's health summary.
-
-        The round that saw its job succeed read the health ahead: the first call after it
-        gets that round at once.
-        """
-        if supervisor_id in self._prefetched:
-            self._prefetched.discard(supervisor_id)
-            return self._latest
+        """Wait for a round that read this Supervisor's health summary."""
         return await self._asking(self._health, supervisor_id)
 
     async def _asking(self, wanted: dict[str, int], supervisor_id: str) -> PollRound:
@@ -202,7 +192,6 @@ class BulkPoller:
             # Readers arriving during this round wait for the next one: it will include them.
             done, self._done = self._done, anyio.Event()
             self._latest = await self._round()
-            self._latest_at = self._last_round
             self.rounds += 1
             done.set()
 
@@ -211,7 +200,8 @@ class BulkPoller:
         for task_id, task in tasks.items():
             if task.status.value in _FINAL or task.progress is None:
                 continue
-            done = task.progress.completed
+            total = task.progress.total
+            done = task.progress.completed * 100 // total if total > 0 else 0
             pace = self._pace.get(task_id)
             if pace is None or done < pace.first or done <= 0:
                 self._pace[task_id] = _Pace(at, done, at, done)
@@ -225,28 +215,24 @@ class BulkPoller:
         upgrades: dict[str, UpgradeSummary] = {}
         health: dict[str, SupervisorSummary] = {}
         self._latest_all_upgrades = False
-        self._prefetched = set()
         try:
             if self._tasks:
                 tasks = dict(await self._client.list_tasks(sorted(set(self._tasks.values()))))
                 self._observe(tasks, anyio.current_time())
             wanted = bool(self._upgrades)
-            succeeded: set[str] = set()
-            for supervisor_id, task_id in self._tasks.items():
+            for task_id in self._tasks.values():
                 task = tasks.get(task_id)
                 if task is None or task.status.value in _FINAL:
                     wanted = True  # ended, vanished or unknown: read its state
-                if task is not None and task.status.value == "SUCCEEDED":
-                    succeeded.add(supervisor_id)
             if wanted:
                 upgrades = {s.supervisor: s for s in await self._client.list_upgrades()}
-            if self._health or succeeded:
+                self._upgrades_at = anyio.current_time()
+            if self._health:
                 health = {s.id: s for s in await self._client.list_supervisors()}
         except VCenterError as exc:
             log.warning("poll_failed", reason=str(exc))
             return PollRound(tasks, upgrades, health, exc)
         self._latest_all_upgrades = wanted
-        self._prefetched = succeeded & set(health)
         return PollRound(tasks, upgrades, health)
 
 
