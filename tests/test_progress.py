@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import pytest
 from rich.console import Console
@@ -14,6 +15,8 @@ from fleetupgrade.cli.live import (
     WaveProgress,
     render_progress,
 )
+from fleetupgrade.cli.progress_feed import clock_line
+from fleetupgrade.journal.views import RunView
 
 SNAPSHOT = ProgressSnapshot(
     waves=(
@@ -82,3 +85,36 @@ def test_snapshot_is_frozen() -> None:
     """Snapshots are immutable values the engine can hand across tasks."""
     with pytest.raises(AttributeError):
         SNAPSHOT.waves[0].done = 5  # type: ignore[misc]
+
+
+def _view(meta: dict[str, object]) -> RunView:
+    return RunView(meta=meta, waves=(), decisions=(), history=(), notifications=(), vcenters=())
+
+
+def test_clock_line_shows_elapsed_window_and_countdown() -> None:
+    """The live display says how long the run took, what the window has left, and the wait."""
+    now = datetime(2026, 12, 5, 22, 30, tzinfo=UTC)
+    view = _view(
+        {
+            "started_at": "2026-12-05T22:00:00+00:00",
+            "waiting": {
+                "kind": "pause_after",
+                "wave": "canary",
+                "until": "2026-12-05T22:45:00.000Z",
+            },
+        }
+    )
+    line = clock_line(view, window_end=datetime(2026, 12, 6, 4, 0, tzinfo=UTC), now=now)
+    assert line == "elapsed 30m · window closes in 5h30m · soaking after wave canary: 15m left"
+
+
+def test_clock_line_for_an_approval_without_window() -> None:
+    """Waiting for an approval is named with its wave; no window, no window part."""
+    now = datetime(2026, 12, 5, 22, 0, 5, tzinfo=UTC)
+    view = _view(
+        {"started_at": "2026-12-05T22:00:00+00:00", "waiting": {"kind": "approval", "wave": "east"}}
+    )
+    assert (
+        clock_line(view, window_end=None, now=now)
+        == "elapsed 5s · waiting for approval of wave east"
+    )

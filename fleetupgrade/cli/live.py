@@ -54,6 +54,7 @@ class ProgressSnapshot:
     waves: tuple[WaveProgress, ...]
     vcenters: tuple[tuple[str, int], ...]
     in_flight: tuple[SupervisorProgress, ...]
+    clock: str = ""  # "elapsed 12m3s · window closes in 1h4m · waiting for approval of east"
 
 
 def _waves(snapshot: ProgressSnapshot) -> Table:
@@ -98,6 +99,8 @@ def _jobs(snapshot: ProgressSnapshot) -> Table:
 def render_progress(snapshot: ProgressSnapshot) -> RenderableType:
     """The display for one snapshot (a rich renderable)."""
     parts: list[RenderableType] = [_waves(snapshot)]
+    if snapshot.clock:
+        parts.insert(0, Text(snapshot.clock, style="bold"))
     busy = sorted(snapshot.vcenters, key=lambda item: (-item[1], item[0]))
     if busy:
         shown = ", ".join(f"{name} {count}" for name, count in busy[:MAX_VCENTERS])

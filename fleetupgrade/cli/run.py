@@ -20,6 +20,7 @@ import traceback
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -511,15 +512,18 @@ async def _run(
                 end = await runner.run()
                 _ignore_late_signals()
             else:
+                window_end = None
+                if plan.window is not None and not settings.ignore_window:
+                    window_end = plan.window.end
                 with LiveProgress(enabled=True) as live:
                     set_console_sink(live.print_log_line)
                     try:
                         async with anyio.create_task_group() as tg:
-                            tg.start_soon(_refresh_progress, live, journal)
+                            tg.start_soon(_refresh_progress, live, journal, window_end)
                             end = await runner.run()
                             _ignore_late_signals()
                             tg.cancel_scope.cancel()
-                        live.update(progress_snapshot(journal))
+                        live.update(progress_snapshot(journal, window_end=window_end))
                     finally:
                         set_console_sink(None)
         return write(end.result, end.exit_code)
@@ -538,8 +542,10 @@ def _warn_open_password_files(plan: Plan) -> None:
             )
 
 
-async def _refresh_progress(live: LiveProgress, journal: Journal) -> None:
+async def _refresh_progress(
+    live: LiveProgress, journal: Journal, window_end: datetime | None
+) -> None:
     """Redraw the live display twice a second from the journal."""
     while True:
-        live.update(progress_snapshot(journal))
+        live.update(progress_snapshot(journal, window_end=window_end))
         await anyio.sleep(0.5)
