@@ -40,7 +40,7 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 
 def _live_inventory(plan_path: Path, vcenters: Sequence[str], target: str | None) -> Inventory:
     """Load the plan and read its fleet (credentials missing → exit 2 before any request)."""
-    from fleetupgrade.cli.run import endpoints_from_plan
+    from fleetupgrade.cli.run_setup import endpoints_from_plan
     from fleetupgrade.errors import FleetUpgradeError
     from fleetupgrade.inventory import inventory_from_plan, select_vcenters
     from fleetupgrade.logs import configure_logging
