@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 NO_SUCCESS_RULE = "no Supervisor of the wave upgraded or was already current"
+_ERRORS = "precheck ERROR(s)"
+_FAILURES = "failure(s)"
 Verdict = Literal["halt", "continue"]
 
 
@@ -104,6 +106,32 @@ def _culprit(label: str, messages: Sequence[Message]) -> Culprit:
     return Culprit(label, ids)
 
 
+def _gate(
+    gate: Limit,
+    count: int,
+    noun: str,
+    *,
+    at: datetime,
+    wave: str,
+    counts: Tally,
+    culprits: tuple[Culprit, ...] = (),
+) -> Decision:
+    """One gate evaluated on ``count`` (precheck ERRORs or failures) of the wave."""
+    halts = gate.halts(count, counts.size)
+    return Decision(
+        at=at,
+        wave=wave,
+        rule=gate.rule,
+        errors=counts.precheck_errors,
+        failures=counts.failures,
+        size=counts.size,
+        limit=str(gate.limit),
+        verdict="halt" if halts else "continue",
+        culprits=culprits if halts else (),
+        reason=f"{count} {noun} of {counts.size}: {gate.rule}" if halts else None,
+    )
+
+
 def decision_for_outcome(
     *,
     at: datetime,
@@ -116,52 +144,24 @@ def decision_for_outcome(
     failure: Limit,
 ) -> Decision | None:
     """Evaluate the gate that counts ``outcome`` (None: no gate counts it)."""
+    culprits = (_culprit(label, messages),)
     if outcome is Outcome.PRECHECK_ERROR:
-        gate, count, noun = precheck, counts.precheck_errors, "precheck ERROR(s)"
+        noun, count, gate = _ERRORS, counts.precheck_errors, precheck
     elif outcome in GATE_FAILURE_OUTCOMES:
-        gate, count, noun = failure, counts.failures, "failure(s)"
+        noun, count, gate = _FAILURES, counts.failures, failure
     else:
         return None
-    halts = gate.halts(count, counts.size)
-    return Decision(
-        at=at,
-        wave=wave,
-        rule=gate.rule,
-        errors=counts.precheck_errors,
-        failures=counts.failures,
-        size=counts.size,
-        limit=str(gate.limit),
-        verdict="halt" if halts else "continue",
-        culprits=(_culprit(label, messages),) if halts else (),
-        reason=f"{count} {noun} of {counts.size}: {gate.rule}" if halts else None,
-    )
+    return _gate(gate, count, noun, at=at, wave=wave, counts=counts, culprits=culprits)
 
 
 def closing_decisions(
     *, at: datetime, wave: str, counts: Tally, precheck: Limit, failure: Limit
 ) -> list[Decision]:
     """The wave's closing verdict: both gates, then the no-success rule."""
-    decisions = []
-    for gate, count, noun in (
-        (precheck, counts.precheck_errors, "precheck ERROR(s)"),
-        (failure, counts.failures, "failure(s)"),
-    ):
-        halts = gate.halts(count, counts.size)
-        decisions.append(
-            Decision(
-                at=at,
-                wave=wave,
-                rule=gate.rule,
-                errors=counts.precheck_errors,
-                failures=counts.failures,
-                size=counts.size,
-                limit=str(gate.limit),
-                verdict="halt" if halts else "continue",
-                reason=f"{count} {noun} of {counts.size}: {gate.rule}" if halts else None,
-            )
-        )
     nothing = counts.successes == 0
-    decisions.append(
+    return [
+        _gate(precheck, counts.precheck_errors, _ERRORS, at=at, wave=wave, counts=counts),
+        _gate(failure, counts.failures, _FAILURES, at=at, wave=wave, counts=counts),
         Decision(
             at=at,
             wave=wave,
@@ -172,9 +172,8 @@ def closing_decisions(
             limit="0",
             verdict="halt" if nothing else "continue",
             reason=f"{NO_SUCCESS_RULE}: the next wave is not released" if nothing else None,
-        )
-    )
-    return decisions
+        ),
+    ]
 
 
 def halting(decisions: Sequence[Decision]) -> Decision | None:
