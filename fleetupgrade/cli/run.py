@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -85,6 +86,18 @@ __all__ = ["RunOptions", "endpoints_from_plan", "run_command"]
 __all__ = ["RunOptions", "endpoints_from_plan", "run_command"]
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """One run to carry out: the plan, its run directory, the options and the fleet."""
+
+    plan: Plan
+    run_dir: RunDir
+    options: RunOptions
+    mode: Mode
+    endpoints: Mapping[str, VCenterEndpoint] | None
+    targets: list[NotifyTarget]
+
+
 def run_command(plan_path: Path, options: RunOptions, *, out: TextIO | None = None) -> int:
     """``fleetupgrade run``: returns the exit code (errors of our tree propagate to the CLI).
 
@@ -102,7 +115,7 @@ def run_command(plan_path: Path, options: RunOptions, *, out: TextIO | None = No
             run_dir = create_run_dir(
                 options.runs_dir, new_run_id(plan.name) + "-dry-run", plan.source_text
             )
-        return _execute(plan, run_dir, options, mode, endpoints, targets, out=out)
+        return _execute(_Job(plan, run_dir, options, mode, endpoints, targets), out=out)
     lock = PlanLock(options.runs_dir, plan.name)
     if options.resume:
         run_dir = find_run_to_resume(options.runs_dir, plan.name, options.resume_dir)
@@ -122,39 +135,24 @@ def run_command(plan_path: Path, options: RunOptions, *, out: TextIO | None = No
                 )
             with private_files():
                 run_dir = create_run_dir(options.runs_dir, run_id, plan.source_text)
-        return _execute(plan, run_dir, options, mode, endpoints, targets, out=out)
+        return _execute(_Job(plan, run_dir, options, mode, endpoints, targets), out=out)
     finally:
         lock.release()
 
 
-def _execute(
-    plan: Plan,
-    run_dir: RunDir,
-    options: RunOptions,
-    mode: Mode,
-    endpoints: Mapping[str, VCenterEndpoint] | None,
-    targets: list[NotifyTarget],
-    *,
-    out: TextIO,
-) -> int:
+def _execute(job: _Job, *, out: TextIO) -> int:
+    """Run the job with the stop signals given back to an in-process caller afterwards."""
+    options = job.options
     before = signal_handlers()
     try:
-        return _execute_run(plan, run_dir, options, mode, endpoints, targets, out=out)
+        return _execute_logged(job, out=out)
     finally:
         if not options.hold_late_signals:
             restore_signal_handlers(before)
 
 
-def _execute_run(
-    plan: Plan,
-    run_dir: RunDir,
-    options: RunOptions,
-    mode: Mode,
-    endpoints: Mapping[str, VCenterEndpoint] | None,
-    targets: list[NotifyTarget],
-    *,
-    out: TextIO,
-) -> int:
+def _execute_logged(job: _Job, *, out: TextIO) -> int:
+    run_dir, options = job.run_dir, job.options
     progress_on = options.progress and not options.dry_run and sys.stderr.isatty()
     with private_files():
         configure_logging(
@@ -166,9 +164,7 @@ def _execute_run(
     structlog.contextvars.bind_contextvars(run_id=run_dir.run_id)
     try:
         with private_files():  # everything the run writes (journal, sim CA, reports) is 0600
-            report = anyio.run(
-                _main, plan, run_dir, journal, options, mode, endpoints, targets, progress_on
-            )
+            report = anyio.run(_main, job, journal, progress_on)
     except RunDirIOError as exc:
         log.error("run_dir_io_error", reason=str(exc))
         detach_in_flight(journal)
@@ -195,21 +191,18 @@ def _execute_run(
 
 
 @asynccontextmanager
-async def _fleet(
-    plan: Plan,
-    run_dir: RunDir,
-    options: RunOptions,
-    endpoints: Mapping[str, VCenterEndpoint] | None,
-) -> AsyncIterator[tuple[dict[str, VCenterHandle], RunSettings]]:
+async def _fleet(job: _Job) -> AsyncIterator[tuple[dict[str, VCenterHandle], RunSettings]]:
+    """The run's vCenter handles: the plan's real vCenters, or a simulator serving them."""
+    plan, endpoints = job.plan, job.endpoints
     if endpoints is None:
         from fleetupgrade.rollout.simulate import simulated_fleet
 
-        async with simulated_fleet(plan, options.scenario, run_dir.path / "sim") as sim:
+        async with simulated_fleet(plan, job.options.scenario, job.run_dir.path / "sim") as sim:
             log.info("simulator_started", reason=sim.scenario_source)
             settings = RunSettings.from_plan(plan, time_scale=sim.time_scale, ignore_window=True)
             yield _handles(sim.endpoints, settings), settings
         return
-    settings = RunSettings.from_plan(plan, ignore_window=options.ignore_window)
+    settings = RunSettings.from_plan(plan, ignore_window=job.options.ignore_window)
     yield _handles(endpoints, settings), settings
 
 
@@ -219,18 +212,9 @@ def _handles(
     return {name: VCenterHandle(name, ep, settings.poll) for name, ep in endpoints.items()}
 
 
-async def _main(
-    plan: Plan,
-    run_dir: RunDir,
-    journal: Journal,
-    options: RunOptions,
-    mode: Mode,
-    endpoints: Mapping[str, VCenterEndpoint] | None,
-    targets: list[NotifyTarget],
-    progress_on: bool,
-) -> Report:
+async def _main(job: _Job, journal: Journal, progress_on: bool) -> Report:
     try:
-        return await _run(plan, run_dir, journal, options, mode, endpoints, targets, progress_on)
+        return await _run(job, journal, progress_on)
     except BaseExceptionGroup as group:
         first = first_error(group)
         if isinstance(first, Exception):
@@ -238,16 +222,8 @@ async def _main(
         raise
 
 
-async def _run(
-    plan: Plan,
-    run_dir: RunDir,
-    journal: Journal,
-    options: RunOptions,
-    mode: Mode,
-    endpoints: Mapping[str, VCenterEndpoint] | None,
-    targets: list[NotifyTarget],
-    progress_on: bool,
-) -> Report:
+async def _run(job: _Job, journal: Journal, progress_on: bool) -> Report:
+    plan, run_dir, options, mode = job.plan, job.run_dir, job.options, job.mode
     resumed = bool(journal.meta())
     if not resumed:
         journal.set_meta(
@@ -289,7 +265,7 @@ async def _run(
             raise
         return report
 
-    async with _fleet(plan, run_dir, options, endpoints) as (fleet, settings):
+    async with _fleet(job) as (fleet, settings):
         if options.dry_run:
             result, code = await DryRun(
                 plan, journal, fleet, settings, options.prechecks, options.allow_unhealthy
@@ -305,7 +281,7 @@ async def _run(
             )
 
         info = RunInfo(run_dir.run_id, plan.name, mode.simulated, run_dir.path / "report.html")
-        async with Notifier(targets, run_info=info, on_result=on_result) as notifier:
+        async with Notifier(job.targets, run_info=info, on_result=on_result) as notifier:
             runner = Runner(
                 plan=plan,
                 journal=journal,
