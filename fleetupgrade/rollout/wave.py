@@ -6,7 +6,9 @@ Supervisor's outcome is known — a Supervisor in doubt keeps its slot and holds
 verdict. So a free slot never idles while a launchable Supervisor of that vCenter waits,
 and neither limit is ever exceeded. Jobs already in flight (resumed or in doubt) go first.
 Gates are evaluated on every outcome they count (decide/gates.py); counts are derived
-from the journal, which owns them.
+from the journal once at wave start and then kept up to date in memory as this runner
+sees each outcome (re-reading the wave's rows on every outcome cost O(n) each, O(n²) a
+wave).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fleetupgrade.decide.admission import Admission, admit, predict_seconds
 from fleetupgrade.decide.gates import (
     Culprit,
     Decision,
+    Tally,
     closing_decisions,
     decision_for_outcome,
     halting,
@@ -29,7 +32,7 @@ from fleetupgrade.decide.gates import (
 )
 from fleetupgrade.journal.records import Phase, SupervisorRecord
 from fleetupgrade.journal.store import Journal
-from fleetupgrade.outcomes import Outcome, WaveStatus
+from fleetupgrade.outcomes import GATE_FAILURE_OUTCOMES, SUCCESS_OUTCOMES, Outcome, WaveStatus
 from fleetupgrade.plan import Plan, Wave
 from fleetupgrade.rollout.control import RunControl
 from fleetupgrade.rollout.fleet import VCenterHandle
@@ -39,7 +42,7 @@ from fleetupgrade.timefmt import utcnow
 
 log = structlog.get_logger("fleetupgrade.rollout")
 
-__all__ = ["ASSUMED_NODES", "WaveRunner", "finished_upgrades"]
+__all__ = ["ASSUMED_NODES", "WaveRunner", "WaveTally", "finished_upgrades"]
 
 ASSUMED_NODES = 3
 """vCenter reports no node count for an idle Supervisor; three is vSphere's default."""
@@ -63,6 +66,58 @@ def finished_upgrades(rows: Sequence[SupervisorRecord]) -> list[tuple[int | None
 
 
 @dataclass(slots=True)
+class WaveTally:
+    """A wave's gate counts, kept up to date per outcome instead of re-counted each time.
+
+    Equal at every moment to ``tally(size, [outcome if done else None ...])`` over the
+    wave's rows, as long as every final outcome of the wave passes through :meth:`set`.
+    """
+
+    size: int
+    outcomes: dict[str, Outcome | None]
+    precheck_errors: int = 0
+    failures: int = 0
+    successes: int = 0
+    settled: int = 0
+
+    @classmethod
+    def of(cls, rows: Sequence[SupervisorRecord]) -> WaveTally:
+        """Derive the counts from the wave's journal rows (once, at wave start)."""
+        counts = cls(len(rows), {})
+        for row in rows:
+            counts.outcomes[row.key] = None
+            counts.set(row.key, row.outcome if row.phase is Phase.DONE else None)
+        return counts
+
+    def _add(self, outcome: Outcome | None, step: int) -> None:
+        if outcome is None:
+            return
+        self.settled += step
+        if outcome is Outcome.PRECHECK_ERROR:
+            self.precheck_errors += step
+        if outcome in GATE_FAILURE_OUTCOMES:
+            self.failures += step
+        if outcome in SUCCESS_OUTCOMES:
+            self.successes += step
+
+    def set(self, key: str, outcome: Outcome | None) -> None:
+        """Record a Supervisor's final outcome (None: not final)."""
+        self._add(self.outcomes.get(key), -1)
+        self.outcomes[key] = outcome
+        self._add(outcome, +1)
+
+    def counts(self) -> Tally:
+        """The counts as decide/gates.py takes them."""
+        return Tally(
+            size=self.size,
+            precheck_errors=self.precheck_errors,
+            failures=self.failures,
+            successes=self.successes,
+            settled=self.settled,
+        )
+
+
+@dataclass(slots=True)
 class WaveRunner:
     """Executes one wave of the plan; returns how it ended."""
 
@@ -78,6 +133,7 @@ class WaveRunner:
     learned: list[tuple[int | None, float]]
     on_halt: Callable[[Decision], None]
     halt: Decision | None = field(default=None, init=False)
+    _tally: WaveTally = field(default_factory=lambda: WaveTally(0, {}), init=False)
 
     def _launch_block(self) -> str | None:
         if self.halt is not None:
@@ -94,8 +150,7 @@ class WaveRunner:
         left = (window.end - utcnow()).total_seconds()
         verdict = admit(left_seconds=left, predicted=predicted)
         if not verdict.admitted:
-            rows = self.journal.supervisors(self.wave.name)
-            counts = tally(len(rows), [r.outcome if r.phase is Phase.DONE else None for r in rows])
+            counts = self._tally.counts()
             self.journal.add_decision(
                 Decision(
                     at=utcnow(),
@@ -103,7 +158,7 @@ class WaveRunner:
                     rule="window-fit admission: predicted end <= window end",
                     errors=counts.precheck_errors,
                     failures=counts.failures,
-                    size=len(rows),
+                    size=counts.size,
                     limit=window.end.isoformat(),
                     verdict="refused",
                     culprits=(Culprit(row.label, ()),),
@@ -132,6 +187,7 @@ class WaveRunner:
         """Run the wave to its end (halted, completed, or stopped by the caller's scope)."""
         name = self.wave.name
         rows = self.journal.supervisors(name)
+        self._tally = WaveTally.of(rows)
         self.journal.set_wave_status(name, WaveStatus.RUNNING, started_at=utcnow())
         resumed = any(r.outcome is not None or r.phase is not Phase.PENDING for r in rows)
         log.info("wave_started", wave=name, size=len(rows), resumed=resumed)
@@ -157,6 +213,7 @@ class WaveRunner:
                     block = self._launch_block()
                     if block is not None:
                         self.journal.mark_not_started(row.key, block)
+                        self._tally.set(row.key, Outcome.NOT_STARTED)
                         continue
                 ctx = self._context(self.fleet[row.vcenter])
                 if self.total_limiter is None:
@@ -169,11 +226,11 @@ class WaveRunner:
     def _count(self, row: SupervisorRecord) -> None:
         if row.phase is not Phase.DONE or row.outcome is None:
             return
-        rows = self.journal.supervisors(self.wave.name)
+        self._tally.set(row.key, row.outcome)
         decision = decision_for_outcome(
             at=utcnow(),
             wave=self.wave.name,
-            counts=tally(len(rows), [r.outcome if r.phase is Phase.DONE else None for r in rows]),
+            counts=self._tally.counts(),
             outcome=row.outcome,
             label=row.label,
             messages=row.messages,

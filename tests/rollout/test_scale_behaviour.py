@@ -195,3 +195,23 @@ def test_breaker_opens_on_a_failing_vcenter(fleet_cli: Any, tmp_path: Path) -> N
     opened = [e for e in result.events() if e.get("event") == "circuit_opened"]
     assert opened
     assert {e.get("vcenter") for e in opened} == {"vc-503"}
+
+
+def test_wave_tally_kept_in_memory_equals_a_recount() -> None:
+    """The wave's running tally equals gates.tally over the same outcomes after any updates."""
+    import random
+
+    from fleetupgrade.decide.gates import tally
+    from fleetupgrade.outcomes import Outcome
+    from fleetupgrade.rollout.wave import WaveTally
+
+    rng = random.Random(13)
+    choices: list[Outcome | None] = [None, *Outcome]
+    keys = [f"k{i}" for i in range(40)]
+    counts = WaveTally(len(keys), dict.fromkeys(keys))
+    truth: dict[str, Outcome | None] = dict.fromkeys(keys)
+    for _ in range(500):
+        key, outcome = rng.choice(keys), rng.choice(choices)
+        counts.set(key, outcome)
+        truth[key] = outcome
+        assert counts.counts() == tally(len(keys), list(truth.values()))
