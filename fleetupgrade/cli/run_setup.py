@@ -28,6 +28,7 @@ from fleetupgrade.notify import NotifyTarget
 from fleetupgrade.plan import Plan, password_file_too_open, resolve_credentials
 from fleetupgrade.plan.notify import resolve_notify_targets
 from fleetupgrade.vcenter import VCenterEndpoint
+from fleetupgrade.vcenter.endpoint import ENGINE_CONNECTIONS
 
 log = structlog.get_logger("fleetupgrade.cli")
 
@@ -108,7 +109,7 @@ def endpoints_from_plan(plan: Plan, env: Mapping[str, str]) -> dict[str, VCenter
             ca_file=vcenter.ca_file,
             tls_thumbprint=vcenter.tls_thumbprint,
             request_timeout=plan.defaults.request_timeout.total_seconds(),
-            max_connections=plan.max_concurrent_for(vcenter.name) + 2,
+            max_connections=ENGINE_CONNECTIONS,
             max_requests_per_second=plan.requests_per_second_for(vcenter.name),
         )
     return endpoints

@@ -20,7 +20,11 @@ from fleetupgrade.errors import Issue, ScenarioError
 from fleetupgrade.plan import Plan
 from fleetupgrade.sim import Scenario, load_scenario, run_simulator
 from fleetupgrade.vcenter import VCenterEndpoint
-from fleetupgrade.vcenter.endpoint import DEFAULT_BREAKER_COOLDOWN, DEFAULT_SETTLE_DELAY
+from fleetupgrade.vcenter.endpoint import (
+    DEFAULT_BREAKER_COOLDOWN,
+    DEFAULT_SETTLE_DELAY,
+    ENGINE_CONNECTIONS,
+)
 
 DERIVED_SPEED = 600.0
 UPGRADE_PRIVILEGE = "Namespaces.Upgrade"
@@ -108,7 +112,7 @@ async def simulated_fleet(
                 ca_file=sim.ca_file,
                 tls_thumbprint=None,
                 request_timeout=plan.defaults.request_timeout.total_seconds(),
-                max_connections=plan.max_concurrent_for(v.name) + 2,
+                max_connections=ENGINE_CONNECTIONS,
                 max_requests_per_second=plan.requests_per_second_for(v.name),
                 # vCenter-side waits are simulated time: compress them like the plan's.
                 settle_delay=DEFAULT_SETTLE_DELAY / scenario.sim.speed,

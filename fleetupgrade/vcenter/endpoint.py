@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from fleetupgrade.errors import UsernameError
 from fleetupgrade.vcenter.tls import parse_thumbprint
 
-__all__ = ["VCenterEndpoint"]
+__all__ = ["ENGINE_CONNECTIONS", "VCenterEndpoint"]
 
 
 def _is_loopback(host: str) -> bool:
@@ -35,6 +35,13 @@ def _is_control(char: str) -> bool:
 
 DEFAULT_BREAKER_COOLDOWN = 30.0
 """Seconds an open circuit breaker holds requests back."""
+ENGINE_CONNECTIONS = 2
+"""Connections (and concurrent requests) per vCenter the engine uses.
+
+Requests are paced (20 a second by default) and a round's reads are one bulk call each,
+so two connections keep a create going while a bulk read is in flight; every further
+TLS connection costs a few hundred KiB of buffers, times hundreds of vCenters.
+"""
 DEFAULT_SETTLE_DELAY = 3.0
 """Seconds after a create before its outcome is read back from vCenter."""
 
@@ -48,7 +55,7 @@ class VCenterEndpoint:
     so credentials never cross a network in clear text. ``tls_thumbprint`` pins the
     certificate (``sha256:AB:CD:…``, see :mod:`fleetupgrade.vcenter.tls` for the trust
     rules). ``max_connections`` caps concurrent HTTP requests to this vCenter and sizes
-    its connection pool (the engine passes its concurrency + 2);
+    its connection pool (the engine passes :data:`ENGINE_CONNECTIONS`);
     ``max_requests_per_second`` paces them (token bucket, 0 = off); after
     ``breaker_threshold`` consecutive transient failures requests wait
     ``breaker_cooldown`` seconds (0 = no breaker); ``settle_delay`` is how long after a
@@ -66,7 +73,7 @@ class VCenterEndpoint:
     ca_file: Path | None = None
     tls_thumbprint: str | None = None
     request_timeout: float = 60.0
-    max_connections: int = 4
+    max_connections: int = ENGINE_CONNECTIONS
     max_requests_per_second: float = 20.0
     breaker_threshold: int = 5
     breaker_cooldown: float = DEFAULT_BREAKER_COOLDOWN

@@ -91,7 +91,19 @@ async def retry_safe(
     method: str,
     route: str,
 ) -> T:
-    """Run ``attempt_once`` until it returns, retrying transient failures within ``policy``."""
+    """Run ``attempt_once`` until it returns, retrying transient failures within ``policy``.
+
+    The first attempt runs directly: nearly every request succeeds at once, and building
+    stamina's retry machinery for each of them cost more CPU than the request itself at
+    fleet scale. A retryable first failure enters stamina's loop as its (already failed)
+    first attempt, so attempts, waits and ``stamina.set_testing`` behave as before.
+    """
+    try:
+        return await attempt_once()
+    except Exception as exc:
+        if not _retryable(exc):
+            raise
+        first: BaseException = exc
     last: BaseException | None = None
     try:
         async for attempt in stamina.retry_context(
@@ -103,6 +115,9 @@ async def retry_safe(
             wait_jitter=policy.wait_jitter,
         ):
             with attempt:
+                if attempt.num == 1:
+                    last = first
+                    raise first
                 if attempt.num > 1:
                     transport.note_retry()
                     _log.info(

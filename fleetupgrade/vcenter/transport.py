@@ -5,7 +5,7 @@ client reads like the wire contract. This module
 
 * owns the one ``aiohttp.ClientSession`` of a vCenter: TLS per :mod:`.tls` (one SSL context
   per trust configuration, shared by every client), no cookies, a connection pool of
-  ``max_connections`` (the engine sizes it to its concurrency, e.g. ``max_concurrent + 2``);
+  ``max_connections`` (the engine uses two per vCenter, see :mod:`.endpoint`);
 * caps concurrent requests (an anyio ``CapacityLimiter`` of ``max_connections``), paces
   request starts (:mod:`.pacer`, ``max_requests_per_second``) and stops sending to a
   failing vCenter for a while (:mod:`.breaker`);
@@ -15,8 +15,11 @@ client reads like the wire contract. This module
   failures before the request left (:func:`request_not_sent`) from the others;
 * reads vCenter's clock from each answer's ``Date`` header (:mod:`.vclock`);
 * counts requests, retries, errors, renewals, pacer waits and breaker openings for the
-  report, and logs ``http_request`` (debug). It never logs headers or bodies: they carry
-  credentials and the session id.
+  report, and logs ``http_request`` (debug) for the first request to the vCenter and then
+  only for requests that failed (no answer, 429, 5xx) or were slow (at least
+  :data:`SLOW_REQUEST_SECONDS`): one event per request was a large share of a fleet run's
+  CPU, and the per-vCenter counters are in the report. It never logs headers or bodies:
+  they carry credentials and the session id.
 
 It never repeats a request: retrying is the caller's decision (:mod:`.retries`), because
 only the caller knows whether repeating is safe.
@@ -56,6 +59,7 @@ _log = structlog.get_logger()
 
 RETRY_STATUSES = frozenset({502, 503, 504})
 POOL_KEEPALIVE_SECONDS = 5.0  # an idle connection closes after this long
+SLOW_REQUEST_SECONDS = 1.0  # a request at least this long is logged
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,14 +260,22 @@ class Transport:
                 self._errors += 1
                 raise self._translate(operation, exc) from exc
             finally:
-                _log.debug(
-                    "http_request",
-                    vcenter=self._endpoint.name,
-                    method=method,
-                    path=path,
-                    status=status,
-                    duration_ms=round((anyio.current_time() - started) * 1000, 1),
-                )
+                took = anyio.current_time() - started
+                if (
+                    status is None
+                    or status == 429
+                    or status >= 500
+                    or took >= SLOW_REQUEST_SECONDS
+                    or self._requests == 1
+                ):
+                    _log.debug(
+                        "http_request",
+                        vcenter=self._endpoint.name,
+                        method=method,
+                        path=path,
+                        status=status,
+                        duration_ms=round(took * 1000, 1),
+                    )
 
     def _translate(self, operation: str, exc: BaseException) -> VCenterUnreachable:
         name, host = self._endpoint.name, self._endpoint.host
