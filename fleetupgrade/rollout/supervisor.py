@@ -60,7 +60,10 @@ __all__ = [
 CRASH_AT_ENV = "FLEETUPGRADE_TEST_CRASH_AT"
 """Fault injection for the crash-safety tests: SIGKILL ourselves at a named point."""
 
-MAX_CREATE_ATTEMPTS = 3
+MAX_CREATE_ATTEMPTS = 5
+"""Creates vCenter proved to have made no job before the Supervisor ends ``unreachable``:
+enough that a flaky link (30 % resets) loses a Supervisor about once in 400, few enough
+that a vCenter which keeps dropping creates is given up on within minutes."""
 
 STOP_GRACE = 5.0
 """Seconds a create in flight may still take once the run is stopping (then: in doubt)."""
