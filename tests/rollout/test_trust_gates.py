@@ -243,7 +243,13 @@ def test_adopted_preexisting_job_that_fails_is_failed(
         scenario(
             {
                 "vc-east": [
-                    sup("supervisor-1", in_progress_to="9.1.0", fail_at_percent=50),
+                    # Long enough to be still running when the run first reads it (~2 s).
+                    sup(
+                        "supervisor-1",
+                        in_progress_to="9.1.0",
+                        fail_at_percent=50,
+                        upgrade_duration="400s",
+                    ),
                     sup("supervisor-2"),
                 ]
             }
