@@ -19,7 +19,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fleetupgrade.decide.launch import Finish
-from fleetupgrade.decide.versions import is_newer
 from fleetupgrade.outcomes import Message, Outcome
 from fleetupgrade.vcenter import (
     Condition,
@@ -30,6 +29,7 @@ from fleetupgrade.vcenter import (
     UpgradeMessage,
     UpgradeState,
 )
+from fleetupgrade.versions import is_newer
 
 __all__ = [
     "NOT_VERDICTS",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fleetupgrade.decide.versions import is_newer
 from fleetupgrade.outcomes import Message, Outcome
 from fleetupgrade.vcenter import UpgradeState
+from fleetupgrade.versions import is_newer
 
 __all__ = ["Adopt", "Choice", "Finish", "Launch", "UpgradeView", "choose"]
 

@@ -21,8 +21,8 @@ from fleetupgrade.inventory.newplan import NewPlanOptions, NewPlanResult, draft_
 from fleetupgrade.inventory.plantext import render_plan
 from fleetupgrade.inventory.render import inventory_csv, print_table
 from fleetupgrade.inventory.selection import SelectorFile, load_selectors
-from fleetupgrade.inventory.versions import compare_versions, is_at_least
 from fleetupgrade.inventory.waves import Layout, Member, WaveSize, build_layout
+from fleetupgrade.versions import compare_versions, is_at_least
 
 __all__ = [
     "SCHEMA_VERSION",

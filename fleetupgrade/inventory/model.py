@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from fleetupgrade.inventory.versions import compare_versions, is_at_least
+from fleetupgrade.versions import compare_versions, is_at_least
 
 __all__ = [
     "Action",

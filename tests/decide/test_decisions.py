@@ -21,7 +21,6 @@ from fleetupgrade.decide.gates import (
 )
 from fleetupgrade.decide.launch import Adopt, Finish, Launch, UpgradeView, choose
 from fleetupgrade.decide.result import first_code, run_result
-from fleetupgrade.decide.versions import is_newer
 from fleetupgrade.outcomes import (
     GATE_FAILURE_OUTCOMES,
     ExitCode,
@@ -31,6 +30,7 @@ from fleetupgrade.outcomes import (
 )
 from fleetupgrade.plan.threshold import Threshold
 from fleetupgrade.vcenter import TaskInfo, UpgradeInfo, UpgradeState
+from fleetupgrade.versions import is_newer
 
 NOW = datetime(2026, 12, 5, 22, 0, tzinfo=UTC)
 ZERO = Threshold("count", 0, "precheck")
@@ -137,9 +137,11 @@ def test_in_progress_toward_another_version_is_rejected() -> None:
     st.lists(st.integers(0, 30), min_size=1, max_size=4),
 )
 def test_version_order_is_numeric(a: list[int], b: list[int]) -> None:
-    """Dotted versions compare part by part as numbers, never as text."""
+    """Dotted versions compare part by part as numbers (missing parts are 0), never as text."""
     left, right = ".".join(map(str, a)), ".".join(map(str, b))
-    assert is_newer(left, right) == (a > b)
+    width = max(len(a), len(b))
+    padded_a, padded_b = a + [0] * (width - len(a)), b + [0] * (width - len(b))
+    assert is_newer(left, right) == (padded_a > padded_b)
 
 
 # -- finished jobs -----------------------------------------------------------------------

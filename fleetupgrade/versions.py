@@ -1,5 +1,8 @@
 """Supervisor version order: numeric dot by dot, text when a version is not all digits.
 
+One order for the run, the dry run, ``inventory`` and ``plan new``, so that they never
+disagree about whether a Supervisor is already current.
+
 Why not plain string order: ``"9.10.0" < "9.9.0"`` as text, and a Supervisor at 9.10 is
 newer than a 9.9 target. Why not a general version library: vCenter's versions are dotted
 numbers (``9.1.0.24500000``); anything else is compared as text, which is at least stable.
@@ -7,7 +10,7 @@ numbers (``9.1.0.24500000``); anything else is compared as text, which is at lea
 
 from __future__ import annotations
 
-__all__ = ["compare_versions", "is_at_least"]
+__all__ = ["compare_versions", "is_at_least", "is_newer"]
 
 
 def _numeric(version: str) -> tuple[int, ...] | None:
@@ -35,3 +38,8 @@ def compare_versions(left: str, right: str) -> int:
 def is_at_least(version: str, target: str) -> bool:
     """Whether ``version`` is the target or newer (nothing to upgrade)."""
     return compare_versions(version, target) >= 0
+
+
+def is_newer(version: str, than: str) -> bool:
+    """Whether ``version`` is strictly after ``than`` (a Supervisor already past its target)."""
+    return compare_versions(version, than) > 0

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fleetupgrade.inventory.versions import compare_versions, is_at_least
+from fleetupgrade.versions import compare_versions, is_at_least
 
 
 @pytest.mark.parametrize(
