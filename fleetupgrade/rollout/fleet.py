@@ -7,7 +7,10 @@ vCenter, however many Supervisors are in flight there (docs/design.md, "Concurre
 * one cis task list for every watched job (status, progress, error);
 * one Upgrades list (the whole list) when a Supervisor needs its upgrade state: a launch
   about to be decided, a job whose task has just ended, a job followed without a task;
-* one Summary list when some Supervisor waits to become healthy after its upgrade.
+* one Summary list when some Supervisor waits to become healthy after its upgrade, and,
+  once health has been waited for on this vCenter, in the very round whose task list shows
+  a job succeeded: its health check then reads that round instead of waiting a whole
+  interval for the next one (one round per job end, not two).
 
 A vCenter with nothing to read is not polled at all. Readers wait for the next round that
 includes what they asked for; a launch may decide from the latest round's Upgrades list
@@ -93,6 +96,8 @@ class BulkPoller:
         self._upgrades_at = -float("inf")  # when the latest round's Upgrades list arrived
         self._latest_all_upgrades = False  # the latest round read the whole Upgrades list
         self._last_round = -float("inf")
+        self._health_used = False  # someone has waited for health on this vCenter
+        self._health_ahead: set[str] = set()  # succeeded in the latest round, health read
         self.rounds = 0
 
     def follow(self, supervisor_id: str, task_id: str) -> None:
@@ -135,7 +140,20 @@ class BulkPoller:
 
     async def read_health(self, supervisor_id: str) -> PollRound:
         """Wait for a round that read this Supervisor's health summary."""
+        self._health_used = True
         return await self._asking(self._health, supervisor_id)
+
+    async def recent_health(self, supervisor_id: str) -> PollRound:
+        """The latest round if it read this health after seeing the job succeed, else the next.
+
+        Served once: the health check's later reads wait for fresh rounds.
+        """
+        latest = self._latest
+        if supervisor_id in self._health_ahead and latest.error is None:
+            self._health_ahead.discard(supervisor_id)
+            if supervisor_id in latest.health:
+                return latest
+        return await self.read_health(supervisor_id)
 
     async def _asking(self, wanted: dict[str, int], supervisor_id: str) -> PollRound:
         wanted[supervisor_id] = wanted.get(supervisor_id, 0) + 1
@@ -215,20 +233,25 @@ class BulkPoller:
         upgrades: dict[str, UpgradeSummary] = {}
         health: dict[str, SupervisorSummary] = {}
         self._latest_all_upgrades = False
+        self._health_ahead = set()
+        succeeded: set[str] = set()
         try:
             if self._tasks:
                 tasks = dict(await self._client.list_tasks(sorted(set(self._tasks.values()))))
                 self._observe(tasks, anyio.current_time())
             wanted = bool(self._upgrades)
-            for task_id in self._tasks.values():
+            for supervisor_id, task_id in self._tasks.items():
                 task = tasks.get(task_id)
                 if task is None or task.status.value in _FINAL:
                     wanted = True  # ended, vanished or unknown: read its state
+                if task is not None and task.status.value == "SUCCEEDED":
+                    succeeded.add(supervisor_id)
             if wanted:
                 upgrades = {s.supervisor: s for s in await self._client.list_upgrades()}
                 self._upgrades_at = anyio.current_time()
-            if self._health:
+            if self._health or (self._health_used and succeeded):
                 health = {s.id: s for s in await self._client.list_supervisors()}
+                self._health_ahead = succeeded
         except VCenterError as exc:
             log.warning("poll_failed", reason=str(exc))
             return PollRound(tasks, upgrades, health, exc)

@@ -121,9 +121,18 @@ class HealthWatch:
         self._last: SupervisorSummary | None = None
 
     async def wait_healthy(self) -> None:
-        """Return once a bulk round shows the Supervisor healthy."""
+        """Return once a bulk round shows the Supervisor healthy.
+
+        The first read may be the round that saw the job succeed (it read health then).
+        """
+        poller = self._handle.poller
+        first = True
         while True:
-            seen = await self._handle.poller.read_health(self._id)
+            if first:
+                first = False
+                seen = await poller.recent_health(self._id)
+            else:
+                seen = await poller.read_health(self._id)
             summary = seen.health.get(self._id)
             if summary is not None:
                 self._last = summary
