@@ -27,6 +27,7 @@ only the caller knows whether repeating is safe.
 
 from __future__ import annotations
 
+import asyncio.sslproto
 import ssl
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,17 @@ _log = structlog.get_logger()
 RETRY_STATUSES = frozenset({502, 503, 504})
 POOL_KEEPALIVE_SECONDS = 5.0  # an idle connection closes after this long
 SLOW_REQUEST_SECONDS = 1.0  # a request at least this long is logged
+SSL_READ_BUFFER = 64 * 1024
+"""Bytes of asyncio's read buffer per TLS connection (its default: 256 KiB).
+
+asyncio allocates this buffer for every TLS connection whatever the answer sizes, and a
+fleet holds a connection or two to each of hundreds of vCenters: at 256 KiB the buffers
+alone were the largest share of a 500-vCenter run's memory. aiohttp offers no setting for
+it (its ``read_bufsize`` sizes its own stream buffer), so the class default is lowered once
+for the process; an answer larger than the buffer is simply read in several chunks.
+"""
+if getattr(asyncio.sslproto.SSLProtocol, "max_size", 0) > SSL_READ_BUFFER:
+    asyncio.sslproto.SSLProtocol.max_size = SSL_READ_BUFFER
 
 
 @dataclass(frozen=True, slots=True)
