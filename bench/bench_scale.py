@@ -14,7 +14,9 @@ plus one poll interval.
     python bench/bench_scale.py --runs 3 --json
 
 ``FLEETUPGRADE_TRACEMALLOC=PATH`` (``--tracemalloc PATH``) makes the run process dump a
-tracemalloc top-40 by line at exit (through ``bench/_tracemalloc_boot.py``).
+tracemalloc top-40 by line at exit (through ``bench/_tracemalloc_boot.py``);
+``FLEETUPGRADE_CPROFILE=PATH`` (``--profile PATH``) runs it under cProfile instead
+(``bench/_cprofile_boot.py``, top functions in PATH.txt).
 The old one-process benchmark stays as ``bench/bench_fleet.py``.
 """
 
@@ -184,6 +186,8 @@ def run_engine(
     if tracemalloc is not None:
         env["FLEETUPGRADE_TRACEMALLOC"] = str(tracemalloc)
         command += [str(HERE / "_tracemalloc_boot.py")]
+    elif env.get("FLEETUPGRADE_CPROFILE"):
+        command += [str(HERE / "_cprofile_boot.py")]
     else:
         command += ["-m", "fleetupgrade"]
     command += [
@@ -341,8 +345,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--json", action="store_true", help="also print each run as JSON")
     parser.add_argument("--tracemalloc", type=Path, help="dump the run's top allocations here")
+    parser.add_argument("--profile", type=Path, help="run under cProfile, stats written here")
     parser.add_argument("--keep", type=Path, help="keep inputs and the run directory here")
     args = parser.parse_args()
+    if args.profile is not None:
+        os.environ["FLEETUPGRADE_CPROFILE"] = str(args.profile.resolve())
     if args.small:
         shape = Shape(
             vcenters=args.vcenters or 10,
