@@ -56,7 +56,8 @@ def test_dry_run_classifies_and_never_creates(
         ]
     )
     result = fleet_cli("run", str(plan.write(tmp_path, sim)), "--dry-run")
-    assert result.exit_code == 3  # rejected/unreachable are failures: the wave would halt, result.output
+    # rejected/unreachable are failures: the wave would halt
+    assert result.exit_code == 3, result.output
     assert result.outcomes() == {
         "vc-east/supervisor-1": "would_upgrade",
         "vc-east/supervisor-2": "already_current",
