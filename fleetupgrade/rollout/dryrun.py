@@ -11,7 +11,6 @@ It never creates an upgrade job.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,7 +33,7 @@ from fleetupgrade.journal.records import SupervisorRecord
 from fleetupgrade.journal.store import Journal
 from fleetupgrade.outcomes import Message, Outcome, RunResult, WaveStatus
 from fleetupgrade.plan import Plan, Wave
-from fleetupgrade.rollout.fleet import VCenterHandle
+from fleetupgrade.rollout.fleet import VCenterHandle, open_clients
 from fleetupgrade.rollout.runner import check_one_entry_each, login_all
 from fleetupgrade.rollout.settings import RunSettings
 from fleetupgrade.rollout.wave import ASSUMED_NODES
@@ -64,9 +63,7 @@ class DryRun:
     async def run(self) -> tuple[RunResult, int]:
         """Check everything; returns the predicted result and its exit code."""
         rows = self.journal.supervisors()
-        async with AsyncExitStack() as clients:
-            for handle in self.fleet.values():
-                await clients.enter_async_context(handle.client)
+        async with open_clients(self.fleet):
             await login_all(self.fleet)
             await check_one_entry_each(self.journal, self.fleet)
             limiter = self.settings.fleet_limiter()

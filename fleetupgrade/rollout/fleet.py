@@ -19,7 +19,8 @@ while it is at most one interval old.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -36,7 +37,7 @@ from fleetupgrade.vcenter import (
 
 log = structlog.get_logger("fleetupgrade.rollout")
 
-__all__ = ["BulkPoller", "PollRound", "VCenterHandle"]
+__all__ = ["BulkPoller", "PollRound", "VCenterHandle", "open_clients"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,3 +314,23 @@ class VCenterHandle:
         if len(ids) > 1:
             raise LookupError(f"name {ref_name!r} is ambiguous on {self.name}: {', '.join(ids)}")
         return ids[0]
+
+
+@asynccontextmanager
+async def open_clients(fleet: Mapping[str, VCenterHandle]) -> AsyncIterator[None]:
+    """Open every vCenter's client; on the way out log out of all of them at once.
+
+    Each logout is shielded and bounded by the client itself; doing them concurrently keeps
+    the end of a 500-vCenter run to about one logout's time instead of 500 in a row.
+    """
+    opened: list[VCenterHandle] = []
+    try:
+        for handle in fleet.values():
+            await handle.client.__aenter__()
+            opened.append(handle)
+        yield
+    finally:
+        with anyio.CancelScope(shield=True):
+            async with anyio.create_task_group() as tg:
+                for handle in opened:
+                    tg.start_soon(handle.client.aclose)

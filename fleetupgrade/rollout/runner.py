@@ -15,7 +15,6 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable, Mapping
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -31,7 +30,7 @@ from fleetupgrade.journal.store import Journal
 from fleetupgrade.outcomes import ExitCode, Outcome, RunResult, WaveStatus
 from fleetupgrade.plan import Plan, Wave
 from fleetupgrade.rollout.control import Approval, RunControl
-from fleetupgrade.rollout.fleet import VCenterHandle
+from fleetupgrade.rollout.fleet import VCenterHandle, open_clients
 from fleetupgrade.rollout.settings import RunSettings
 from fleetupgrade.rollout.wave import WaveRunner
 from fleetupgrade.timefmt import format_instant, utcnow
@@ -142,9 +141,8 @@ class Runner:
         async with anyio.create_task_group() as guard:
             guard.start_soon(_listen_for_signals, control.stop)
             try:
-                async with AsyncExitStack() as clients, anyio.create_task_group() as services:
+                async with open_clients(self.fleet), anyio.create_task_group() as services:
                     for handle in self.fleet.values():
-                        await clients.enter_async_context(handle.client)
                         services.start_soon(handle.poller.run)
                     services.start_soon(self._watch_controls)
                     await login_all(self.fleet)
