@@ -148,7 +148,7 @@ def describe_decision(decision: Decision) -> str:
     if decision.verdict in ("halt", "continue"):
         return (
             f"rule {one_line(decision.rule)}: {decision.errors} precheck error(s), "
-            f"{decision.failures} upgrade failure(s), wave size {decision.size}, "
+            f"{decision.failures} failure(s), wave size {decision.size}, "
             f"limit {decision.limit:g}, verdict {decision.verdict} {when}"
         )
     return f"rule {one_line(decision.rule)}: verdict {decision.verdict} {when}"

@@ -187,7 +187,7 @@ def _wave(report: Report, wave: WaveReport, extra: bool) -> str:
     parts = [
         f"<h3>Wave {_e(wave.name)}: {_badge(str(wave.status), prefix='w')}</h3>",
         f'<p class="muted">{escape(describe_gates(wave))}; '
-        f"{wave.precheck_errors} precheck error(s), {wave.upgrade_failures} upgrade failure(s); "
+        f"{wave.precheck_errors} precheck error(s), {wave.upgrade_failures} failure(s); "
         f"{escape(describe_wave_times(wave))}</p>",
     ]
     if wave.status == WaveStatus.HALTED:

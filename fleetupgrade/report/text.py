@@ -218,7 +218,7 @@ def _wave(doc: _Doc, report: Report, wave: WaveReport) -> None:
             (
                 1,
                 f"Counted: {wave.precheck_errors} precheck error(s), "
-                f"{wave.upgrade_failures} upgrade failure(s)",
+                f"{wave.upgrade_failures} failure(s)",
             ),
             (1, f"Time: {describe_wave_times(wave)}"),
         ]
