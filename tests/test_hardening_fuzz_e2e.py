@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from fleetupgrade.cli.main import cli as fleet
 from fleetupgrade.logs import reset_logging
+from tests.toml_mutation import paths, toml_value
 
 BASE = """\
 version = 1
@@ -85,35 +86,6 @@ HOSTILE: list[Any] = [
 ]
 
 
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return "inf" if value == float("inf") else repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
-    raise TypeError(value)
-
-
-def _leaves(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _leaves(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found += _leaves(value, (*prefix, index))
-    return found
-
-
 def _set(document: dict[str, Any], path: tuple[Any, ...], value: Any, delete: bool) -> None:
     parent: Any = document
     for part in path[:-1]:
@@ -149,12 +121,12 @@ def test_hardening_fuzz_validate_then_dry_run(tmp_path: Path, data: st.DataObjec
     """Every mutated plan validates and dry-runs without exit 70, or fails validate (2, located)."""
     document = tomllib.loads(BASE)
     for _ in range(data.draw(st.sampled_from([1, 1, 2]), label="mutations")):
-        path = data.draw(st.sampled_from(_leaves(document)), label="path")
+        path = data.draw(st.sampled_from(paths(document)), label="path")
         delete = data.draw(st.booleans(), label="delete")
         _set(document, path, data.draw(st.sampled_from(HOSTILE), label="value"), delete)
     plan = tmp_path / f"plan-{data.draw(st.integers(0, 10**9), label='n')}.toml"
     plan.write_text(
-        "\n".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in document.items()) + "\n",
+        "\n".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in document.items()) + "\n",
         encoding="utf-8",
     )
     checked = _invoke("validate", "--format", "json", str(plan))

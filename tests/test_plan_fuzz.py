@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import tomllib
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
 
 import trustme
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +21,8 @@ from hypothesis import strategies as st
 from fleetupgrade.errors import Issue, PlanError
 from fleetupgrade.plan import Plan, load_plan
 from fleetupgrade.plan.validate import validate_command
+from tests.toml_mutation import mutate, toml_document
+from tests.toml_mutation import paths as key_paths
 
 CA_PEM = trustme.CA().cert_pem.bytes()
 BASE = """\
@@ -88,59 +88,6 @@ _values = st.recursive(
 )
 
 
-def _toml(value: Any) -> str:
-    """Any value as an inline TOML value (quoted keys, JSON-compatible strings)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + "}"
-    raise TypeError(value)
-
-
-def _document(data: dict[str, Any]) -> str:
-    return "\n".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in data.items()) + "\n"
-
-
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            found += _paths(value, (*prefix, index))
-    return found
-
-
-def _mutate(data: dict[str, Any], path: tuple[Any, ...], action: str, value: Any) -> None:
-    parent: Any = data
-    for part in path[:-1]:
-        parent = parent[part]
-    last = path[-1]
-    if action == "replace":
-        parent[last] = value
-    elif action == "delete":
-        del parent[last]
-    elif action == "rename" and isinstance(parent, dict):
-        parent[f"{last}{str(value)[:3]}" if str(value)[:3] else f"{last}s"] = parent.pop(last)
-    elif action == "empty":
-        parent[last] = {} if isinstance(parent[last], dict) else []
-
-
 def _setup(tmp_path: Path) -> Path:
     (tmp_path / "pw").write_text("long-enough-secret\n", encoding="utf-8")
     (tmp_path / "ca.pem").write_bytes(CA_PEM)
@@ -163,9 +110,9 @@ def _load_only_plan_error(path: Path) -> None:
 def test_base_plan_is_valid(tmp_path: Path) -> None:
     """The seed of the mutations is itself a valid plan (in every serialisation)."""
     path = _setup(tmp_path)
-    path.write_text(_document(tomllib.loads(BASE)), encoding="utf-8")
+    path.write_text(toml_document(tomllib.loads(BASE)), encoding="utf-8")
     assert load_plan(path).name == "fuzz"
-    path.write_text(_document(tomllib.loads(FULL)), encoding="utf-8")
+    path.write_text(toml_document(tomllib.loads(FULL)), encoding="utf-8")
     assert load_plan(path).notify[1].format == "slack"
 
 
@@ -175,16 +122,16 @@ def test_mutated_plans_raise_only_plan_error(tmp_path: Path, data: st.DataObject
     """Deleted, renamed, emptied and retyped keys: PlanError with issues, or a valid plan."""
     document = tomllib.loads(BASE)
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
-        paths = _paths(document)
+        paths = key_paths(document)
         if not paths:
             break
         path = data.draw(st.sampled_from(paths), label="path")
         action = data.draw(
             st.sampled_from(["replace", "delete", "rename", "empty"]), label="action"
         )
-        _mutate(document, path, action, data.draw(_values, label="value"))
+        mutate(document, path, action, data.draw(_values, label="value"))
     plan_path = _setup(tmp_path)
-    plan_path.write_text(_document(document), encoding="utf-8", errors="surrogatepass")
+    plan_path.write_text(toml_document(document), encoding="utf-8", errors="surrogatepass")
     _load_only_plan_error(plan_path)
 
 
@@ -278,16 +225,16 @@ def test_validate_exits_0_or_2_with_located_errors(tmp_path: Path, data: st.Data
     """validate on a mutated full plan: exit 0 or 2, every error located, no secret echoed."""
     document = tomllib.loads(FULL)
     for _ in range(data.draw(st.integers(1, 3), label="mutations")):
-        paths = _paths(document)
+        paths = key_paths(document)
         if not paths:
             break
         path = data.draw(st.sampled_from(paths), label="path")
         action = data.draw(
             st.sampled_from(["replace", "replace", "delete", "rename", "empty"]), label="action"
         )
-        _mutate(document, path, action, data.draw(_any, label="value"))
+        mutate(document, path, action, data.draw(_any, label="value"))
     plan_path = _setup(tmp_path)
-    plan_path.write_text(_document(document), encoding="utf-8", errors="surrogatepass")
+    plan_path.write_text(toml_document(document), encoding="utf-8", errors="surrogatepass")
     out = io.StringIO()
     code = validate_command([plan_path], fmt="json", out=out)
     assert code in (0, 2)
