@@ -23,7 +23,11 @@ else as a bug (exit 70)::
         ├── LockHeld               another run of this plan holds its lock
         ├── PlanChanged            a resumed run's plan differs from the one it began with
         ├── NothingToResume        --resume found no unfinished run
-        └── JournalUnreadable      a run directory's journal cannot be opened or read (damaged)
+        ├── JournalUnreadable      a run directory's journal cannot be opened or read (damaged)
+        ├── JournalIncompatible    a journal written under another journal layout
+        ├── JournalTransitionError a Supervisor row asked to move against the phase order (bug)
+        ├── DuplicateSupervisor    two plan entries designate one Supervisor
+        └── RunDirIOError          the run directory cannot be read or written (exit 74)
 """
 
 from __future__ import annotations
@@ -197,3 +201,7 @@ class FleetFileError(PlanError):
 
 class DuplicateSupervisor(RunError):
     """Two plan entries designate the same Supervisor once names are resolved (exit 2)."""
+
+
+class JournalIncompatible(RunError):
+    """A run directory's journal was written by a version with another journal layout."""

@@ -224,7 +224,7 @@ async def _main(job: _Job, journal: Journal, progress_on: bool) -> Report:
 
 async def _run(job: _Job, journal: Journal, progress_on: bool) -> Report:
     plan, run_dir, options, mode = job.plan, job.run_dir, job.options, job.mode
-    resumed = bool(journal.meta())
+    resumed = "run_id" in journal.meta()
     if not resumed:
         journal.set_meta(
             run_id=run_dir.run_id,

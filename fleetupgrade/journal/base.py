@@ -16,9 +16,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from fleetupgrade.errors import RunDirIOError
+from fleetupgrade.errors import JournalIncompatible, RunDirIOError
 
-__all__ = ["JournalBase", "dt", "ts"]
+__all__ = ["JOURNAL_SCHEMA", "JournalBase", "dt", "ts"]
+
+JOURNAL_SCHEMA = 2
+"""The layout of state.db; a run begun under another layout is not resumed by this one."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -87,6 +90,26 @@ class JournalBase:
             self._db.execute("SELECT count(*) FROM meta").fetchone()
         except sqlite3.Error as exc:
             raise RunDirIOError(path, "open the journal", exc) from exc
+        if not readonly:
+            self._check_schema()
+
+    def _check_schema(self) -> None:
+        """A journal written by another journal layout is never written to (exit 2)."""
+        rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+        if not rows:
+            self._db.execute(
+                "INSERT INTO meta(key, value) VALUES ('journal_schema', ?)",
+                (json.dumps(JOURNAL_SCHEMA),),
+            )
+            return
+        found = json.loads(rows["journal_schema"]) if "journal_schema" in rows else 1
+        if found != JOURNAL_SCHEMA:
+            self._db.close()
+            raise JournalIncompatible(
+                f"{self.path} was written by another version of fleetupgrade (journal layout "
+                f"{found}, this version writes {JOURNAL_SCHEMA}): finish that run with the "
+                "version that began it, or start anew with --new"
+            )
 
     def close(self) -> None:
         """Close the database (every write is already committed)."""

@@ -186,3 +186,19 @@ def test_secure_file_creates_or_tightens(tmp_path: Path, wide_umask: None) -> No
     secure_file(wide)
     assert _mode(wide) == 0o600
     assert wide.read_text(encoding="utf-8") == "kept\n"
+
+
+def test_a_journal_of_another_layout_is_never_written(tmp_path: Path) -> None:
+    """Reopening for writing a journal of another layout refuses with a clear error (exit 2)."""
+    from fleetupgrade.errors import JournalIncompatible
+    from fleetupgrade.journal.store import Journal
+
+    path = tmp_path / "state.db"
+    journal = Journal(path)
+    journal.set_meta(run_id="r", journal_schema=1)
+    journal.close()
+    with pytest.raises(JournalIncompatible, match="another version of fleetupgrade"):
+        Journal(path)
+    reader = Journal(path, readonly=True)  # status may still read what it can
+    assert reader.meta()["run_id"] == "r"
+    reader.close()
