@@ -11,7 +11,6 @@ or a missing environment variable.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,15 +18,14 @@ from pathlib import Path
 import anyio
 import click
 
+from fleetupgrade.cli.run_setup import notify_targets
 from fleetupgrade.errors import RunError
 from fleetupgrade.notify import (
-    NotifyTarget,
     notify_test,
     notify_test_exit_code,
     render_notify_test,
 )
 from fleetupgrade.plan import load_plan
-from fleetupgrade.plan.notify import resolve_notify_targets
 
 __all__ = ["notify_test_command", "notify_test_main"]
 
@@ -39,16 +37,7 @@ def notify_test_main(plan_path: Path) -> int:
     plan = load_plan(plan_path)
     if not plan.notify:
         raise RunError(f"{plan_path}: the plan has no [[notify]] targets to test")
-    targets = [
-        NotifyTarget(
-            name=t.label,
-            url=t.url,
-            events=frozenset(t.events),
-            format="slack" if t.format == "slack" else "json",
-            secret=t.secret,
-        )
-        for t in resolve_notify_targets(plan, os.environ)
-    ]
+    targets = notify_targets(plan)
     results = anyio.run(lambda: notify_test(targets, plan=plan.name))
     click.echo(render_notify_test(results), nl=False)
     return notify_test_exit_code(results)
