@@ -58,15 +58,9 @@ class Emit(Protocol):
         """Queue one event; never waits, never fails."""
 
 
-def _no_emit(
-    event: str,
-    *,
-    wave: str | None = None,
-    result: str | None = None,
-    counts: Mapping[str, int] | None = None,
-    summary: str,
-) -> None:
-    del event, wave, result, counts, summary
+def _no_emit(event: str, **data: object) -> None:
+    """A run without notification targets: its events go to the log only."""
+    del event, data
 
 
 @dataclass(frozen=True, slots=True)
