@@ -17,6 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+from click.testing import CliRunner, Result
+
+from fleetupgrade.cli.main import cli as fleet
+from fleetupgrade.logs import reset_logging
 from tests.rollout.conftest import PASSWORD_ENV, ROOT, SIM_PASSWORD, PlanSpec
 from tests.simthread import SimThread
 
@@ -27,6 +32,8 @@ __all__ = [
     "cli",
     "events_of",
     "fleetupgrade_argv",
+    "fresh_logging",
+    "invoke",
     "only_run_dir",
     "report_of",
     "running_sim",
@@ -119,3 +126,18 @@ def simulate_plan(directory: Path, supervisors: Sequence[str], name: str = "ops-
         name=name,
     )
     return spec.write(directory, None)
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging() -> Iterator[None]:
+    """In-process runs configure logging; leave none of it to the next test."""
+    yield
+    reset_logging()
+
+
+def invoke(*args: str, env: dict[str, str] | None = None) -> Result:
+    """``fleetupgrade ARGS`` in-process (click), returning click's result."""
+    result = CliRunner().invoke(fleet, list(args), env={PASSWORD_ENV: SIM_PASSWORD, **(env or {})})
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result

@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
-from fleetupgrade.cli.main import cli as fleet
-from fleetupgrade.logs import reset_logging
 from tests.ops_support import (
     PASSWORD_ENV,
     SIM_PASSWORD,
     PlanSpec,
     events_of,
     fleetupgrade_argv,
+    fresh_logging,  # noqa: F401 - autouse fixture
+    invoke,
     only_run_dir,
     outcomes_of,
     report_of,
@@ -38,21 +37,6 @@ from tests.rollout.conftest import ROOT, spawn_run, stderr_of
 from tests.rollout.scenarios import refs, scenario, sup
 
 FAST = 1000.0
-
-
-@pytest.fixture(autouse=True)
-def _fresh_logging() -> Iterator[None]:
-    """In-process runs configure logging; leave none of it to the next test."""
-    yield
-    reset_logging()
-
-
-def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:
-    """``fleetupgrade ARGS`` in-process (click), returning click's result."""
-    result = CliRunner().invoke(fleet, list(args), env={PASSWORD_ENV: SIM_PASSWORD, **(env or {})})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 def _slow_pair(speed: float = 100.0, duration: str = "300s") -> str:
@@ -100,7 +84,7 @@ def test_hardening_sighup_is_handled_like_sigterm(tmp_path: Path) -> None:
         assert report["totals"] == {"detached": 2}
         assert "SIGHUP" in stderr_of(runs)
         assert sim.stats()["sessions"] == 0  # logged out on the way out
-        resumed = _invoke("run", str(plan), "--runs-dir", str(runs), "--resume")
+        resumed = invoke("run", str(plan), "--runs-dir", str(runs), "--resume")
         assert resumed.exit_code == 0, resumed.output
         assert set(outcomes_of(report_of(run_dir)).values()) == {"upgraded"}
         assert sim.stats()["creates"] == {"vc-east/supervisor-1": 1, "vc-east/supervisor-2": 1}
@@ -174,7 +158,7 @@ def test_hardening_logout_after_a_normal_end_and_a_halt(tmp_path: Path) -> None:
             defaults={"poll_interval": "20ms"},
             name="ok",
         ).write(tmp_path, sim)
-        done = _invoke("run", str(ok), "--runs-dir", str(tmp_path / "runs"))
+        done = invoke("run", str(ok), "--runs-dir", str(tmp_path / "runs"))
         assert done.exit_code == 0, done.output
         assert sim.stats()["sessions"] == 0
         halting = PlanSpec(
@@ -185,7 +169,7 @@ def test_hardening_logout_after_a_normal_end_and_a_halt(tmp_path: Path) -> None:
             defaults={"poll_interval": "20ms"},
             name="halting",
         ).write(tmp_path, sim)
-        halted = _invoke("run", str(halting), "--runs-dir", str(tmp_path / "runs"))
+        halted = invoke("run", str(halting), "--runs-dir", str(tmp_path / "runs"))
         assert halted.exit_code == 3, halted.output
         assert sim.stats()["sessions"] == 0
 
@@ -289,7 +273,7 @@ def test_hardening_deleted_wal_after_a_crash_keeps_the_journal(tmp_path: Path) -
             j["task"] for j in sim.stats()["jobs"] if j["supervisor"] == "supervisor-1"
         )
         (run_dir / "state.db-wal").unlink()
-        resumed = _invoke("run", str(plan), "--runs-dir", str(runs), "--resume")
+        resumed = invoke("run", str(plan), "--runs-dir", str(runs), "--resume")
         assert resumed.exit_code == 0, resumed.output
         assert sim.stats()["creates"] == {"vc-east/supervisor-1": 1, "vc-east/supervisor-2": 1}
     report = report_of(run_dir)
@@ -342,7 +326,7 @@ def test_hardening_full_disk_exits_74_then_resume_finishes(
         assert str(runs) in message
         assert "Traceback" not in process.stderr
         subprocess.run(["mount", "-o", "remount,size=64m", str(small_tmpfs)], check=True)
-        resumed = _invoke("run", str(plan), "--runs-dir", str(runs), "--resume")
+        resumed = invoke("run", str(plan), "--runs-dir", str(runs), "--resume")
         assert resumed.exit_code == 0, resumed.output
         assert sim.stats()["creates"] == {"vc-east/supervisor-1": 1, "vc-east/supervisor-2": 1}
 
@@ -393,11 +377,11 @@ def test_hardening_group_readable_password_file_warns_twice(tmp_path: Path) -> N
         rendered = plan.render(sim).replace(f'password_env = "{PASSWORD_ENV}"\n', "")
         path = tmp_path / "plan.toml"
         path.write_text(rendered, encoding="utf-8")
-        checked = _invoke("validate", str(path))
+        checked = invoke("validate", str(path))
         assert checked.exit_code == 0, checked.output
         assert "readable by group or others" in checked.output
         runs = tmp_path / "runs"
-        done = _invoke("run", str(path), "--runs-dir", str(runs))
+        done = invoke("run", str(path), "--runs-dir", str(runs))
         assert done.exit_code == 0, done.output
     warnings = [
         e

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import tomllib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fleetupgrade.cli.main import cli as fleet
-from fleetupgrade.logs import reset_logging
+from tests.ops_support import fresh_logging  # noqa: F401 - autouse fixture
 from tests.toml_mutation import paths, toml_value
 
 BASE = """\
@@ -94,13 +93,6 @@ def _set(document: dict[str, Any], path: tuple[Any, ...], value: Any, delete: bo
         del parent[path[-1]]
     else:
         parent[path[-1]] = value
-
-
-@pytest.fixture(autouse=True)
-def _fresh_logging() -> Iterator[None]:
-    """In-process runs configure logging; leave none of it to the next test."""
-    yield
-    reset_logging()
 
 
 def _invoke(*args: str) -> Any:

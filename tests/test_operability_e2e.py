@@ -12,26 +12,24 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import stamina
-from click.testing import CliRunner
 
-from fleetupgrade.cli.main import cli as fleet
 from fleetupgrade.journal.lock import PlanLock
 from fleetupgrade.logs import reset_logging
 from fleetupgrade.outcomes import Outcome
 from tests.broken_console import run_reader_leaves
 from tests.ops_support import (
     PASSWORD_ENV,
-    SIM_PASSWORD,
     PlanSpec,
     cli,
     events_of,
     fleetupgrade_argv,
+    fresh_logging,  # noqa: F401 - autouse fixture
+    invoke,
     only_run_dir,
     outcomes_of,
     report_of,
@@ -42,21 +40,6 @@ from tests.ops_support import (
 from tests.rollout.scenarios import error_check, refs, scenario, sup
 
 FAST = 1000.0  # simulator speed: a 60 s upgrade takes 60 ms
-
-
-@pytest.fixture(autouse=True)
-def _fresh_logging() -> Iterator[None]:
-    """In-process runs configure logging; leave none of it to the next test."""
-    yield
-    reset_logging()
-
-
-def _invoke(*args: str, env: dict[str, str] | None = None) -> Any:
-    """``fleetupgrade ARGS`` in-process (click), returning click's result."""
-    result = CliRunner().invoke(fleet, list(args), env={PASSWORD_ENV: SIM_PASSWORD, **(env or {})})
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result
 
 
 # -- the console ---------------------------------------------------------------------------
@@ -111,7 +94,7 @@ def test_ops_short_password_leaves_task_ids_and_hosts_intact(tmp_path: Path, pas
             defaults={"poll_interval": "20ms"},
         ).write(tmp_path, sim)
         runs = tmp_path / "runs"
-        result = _invoke("run", str(plan), "--runs-dir", str(runs), env={PASSWORD_ENV: password})
+        result = invoke("run", str(plan), "--runs-dir", str(runs), env={PASSWORD_ENV: password})
         assert result.exit_code == 0, result.output
         task_ids = {job["task"] for job in sim.stats()["jobs"]}
     assert len(task_ids) == 1
@@ -175,7 +158,7 @@ def mixed_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         ).write(tmp_path, sim)
         runs = tmp_path / "runs"
         with stamina.set_testing(True, attempts=3):  # no backoff waits towards vc-down
-            done = _invoke("run", str(plan), "--runs-dir", str(runs), "--no-progress")
+            done = invoke("run", str(plan), "--runs-dir", str(runs), "--no-progress")
         reset_logging()
     run_dir = only_run_dir(runs)
     return {
@@ -296,7 +279,7 @@ def test_ops_resume_logs_run_resumed_not_a_second_run_started(tmp_path: Path) ->
             env={"FLEETUPGRADE_TEST_CRASH_AT": "watching"},
         )
         assert first.returncode == -9
-        resumed = _invoke("run", str(plan), "--runs-dir", str(runs), "--resume")
+        resumed = invoke("run", str(plan), "--runs-dir", str(runs), "--resume")
         assert resumed.exit_code == 0, resumed.output
         assert sim.stats()["creates"] == {"vc-east/supervisor-1": 1}
     names = [e["event"] for e in events_of(only_run_dir(runs))]
@@ -313,10 +296,10 @@ def test_ops_scenario_option_and_old_spelling(tmp_path: Path) -> None:
     plan = simulate_plan(tmp_path, ["supervisor-1"])
     scen = scenario_file(tmp_path, scenario({"vc-east": [sup("supervisor-1")]}, speed=FAST))
     digest = hashlib.sha256(scen.read_bytes()).hexdigest()
-    new = _invoke("run", str(plan), "--scenario", str(scen), "--runs-dir", str(tmp_path / "new"))
+    new = invoke("run", str(plan), "--scenario", str(scen), "--runs-dir", str(tmp_path / "new"))
     assert new.exit_code == 0, new.output
     assert "deprecated" not in new.stderr
-    old = _invoke("run", str(plan), "--simulate", str(scen), "--runs-dir", str(tmp_path / "old"))
+    old = invoke("run", str(plan), "--simulate", str(scen), "--runs-dir", str(tmp_path / "old"))
     assert old.exit_code == 0, old.output
     assert "--simulate SCENARIO is deprecated; use --scenario SCENARIO" in old.stderr
     for runs in ("new", "old"):
@@ -352,7 +335,7 @@ def test_ops_lock_timeout_waits_for_the_lock_then_runs(tmp_path: Path) -> None:
     began = time.monotonic()
     releaser.start()
     try:
-        done = _invoke(
+        done = invoke(
             "run", str(plan), "--scenario", str(scen), "--runs-dir", str(runs),
             "--lock-timeout", "5s",
         )  # fmt: skip
@@ -422,7 +405,7 @@ def test_ops_crash_before_the_run_directory_goes_to_the_runs_dir(
     cwd.mkdir()
     monkeypatch.chdir(cwd)
     runs = tmp_path / "elsewhere" / "runs"
-    done = _invoke("run", str(tmp_path / "plan.toml"), "--runs-dir", str(runs))
+    done = invoke("run", str(tmp_path / "plan.toml"), "--runs-dir", str(runs))
     assert done.exit_code == 70
     assert "internal error: RuntimeError: injected bug" in done.output
     [crash] = runs.glob("crash-*.log")
