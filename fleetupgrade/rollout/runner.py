@@ -121,7 +121,6 @@ class Runner:
     emit: Emit = _no_emit
     pre_approved: frozenset[str] = frozenset()
     control: RunControl = field(default_factory=RunControl)
-    learned: list[tuple[int | None, float]] = field(default_factory=list)
     _waiting: dict[str, str] | None = field(default=None, init=False)
     _began: datetime = field(default_factory=utcnow, init=False)
 
@@ -288,7 +287,6 @@ class Runner:
                 settings=self.settings,
                 control=self.control,
                 total_limiter=self.settings.fleet_limiter(),
-                learned=self.learned,
                 on_halt=self._halted,
             ).run()
             self.journal.checkpoint()

@@ -128,9 +128,6 @@ class WaveRunner:
     settings: RunSettings
     control: RunControl
     total_limiter: anyio.CapacityLimiter | None
-    # Unused: admission learns from the journal's rows, so a resumed run keeps what it
-    # learned before (see finished_upgrades). Kept for the runner's call.
-    learned: list[tuple[int | None, float]]
     on_halt: Callable[[Decision], None]
     halt: Decision | None = field(default=None, init=False)
     _tally: WaveTally = field(default_factory=lambda: WaveTally(0, {}), init=False)
