@@ -19,7 +19,15 @@ from fleetupgrade.sim.machine import (
     failure_message,
 )
 from fleetupgrade.sim.scenario import Precheck
-from fleetupgrade.sim.wire import JSON, Message, Note, camel_case, condition, error_body
+from fleetupgrade.sim.wire import (
+    JSON,
+    ConditionStatus,
+    Message,
+    Note,
+    camel_case,
+    condition,
+    error_body,
+)
 
 _RELEASE_EPOCH = datetime(2026, 1, 15, tzinfo=UTC)
 SERVICE_ID = "com.vmware.vcenter.namespace_management.software.supervisors.upgrades.jobs"
@@ -114,38 +122,24 @@ def node_conditions(job: Job, now: float, clock: VCenterClock) -> list[JSON]:
             f"Control plane node {node} upgraded",
             (str(node),),
         )
+        status: ConditionStatus
+        since: float | None
         if now >= done_at:
-            out.append(
-                condition(
-                    type_="ControlPlaneNodeUpgraded",
-                    description=description,
-                    status="TRUE",
-                    severity="INFO",
-                    reason="Upgraded",
-                    last_transition_time=clock.iso(done_at),
-                )
-            )
+            status, reason, since = "TRUE", "Upgraded", done_at
         elif now >= previous_done:
-            out.append(
-                condition(
-                    type_="ControlPlaneNodeUpgraded",
-                    description=description,
-                    status="FALSE",
-                    severity="INFO",
-                    reason="Upgrading",
-                    last_transition_time=clock.iso(previous_done),
-                )
-            )
+            status, reason, since = "FALSE", "Upgrading", previous_done
         else:
-            out.append(
-                condition(
-                    type_="ControlPlaneNodeUpgraded",
-                    description=description,
-                    status="FALSE",
-                    severity="INFO",
-                    reason="Pending",
-                )
+            status, reason, since = "FALSE", "Pending", None
+        out.append(
+            condition(
+                type_="ControlPlaneNodeUpgraded",
+                description=description,
+                status=status,
+                severity="INFO",
+                reason=reason,
+                last_transition_time=None if since is None else clock.iso(since),
             )
+        )
         previous_done = done_at
     return out
 
@@ -168,24 +162,15 @@ def _check_condition(check: Precheck, run: PrecheckRun, now: float, clock: VCent
             reason="Running" if running else "Canceled",
             last_transition_time=clock.iso(run.started_at) if running else None,
         )
-    detail = Message(check.id, check.text)
-    if check.severity == "INFO":
-        return condition(
-            type_=type_,
-            description=description,
-            status="TRUE",
-            severity="INFO",
-            last_transition_time=clock.iso(run.done_at),
-            messages=[("INFO", detail)],
-        )
+    passed = check.severity == "INFO"
     return condition(
         type_=type_,
         description=description,
-        status="FALSE",
+        status="TRUE" if passed else "FALSE",
         severity=check.severity,
-        reason=f"{type_}{'Failed' if check.severity == 'ERROR' else 'Warning'}",
+        reason="" if passed else f"{type_}{'Failed' if check.severity == 'ERROR' else 'Warning'}",
         last_transition_time=clock.iso(run.done_at),
-        messages=[(check.severity, detail)],
+        messages=[(check.severity, Message(check.id, check.text))],
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any, Final, Literal
 
 JSON = dict[str, Any]
 Severity = Literal["INFO", "WARNING", "ERROR"]
+ConditionStatus = Literal["TRUE", "FALSE", "UNKNOWN"]
 
 #: docs/wire.md, Error responses (and its notes for the kinds the runtime map lacks).
 ERROR_STATUS: Final[dict[str, int]] = {
@@ -102,7 +103,7 @@ def condition(
     *,
     type_: str,
     description: Message,
-    status: Literal["TRUE", "FALSE", "UNKNOWN"],
+    status: ConditionStatus,
     severity: Severity,
     reason: str = "",
     last_transition_time: str | None = None,
