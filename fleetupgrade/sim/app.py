@@ -3,14 +3,15 @@
 One application serves every vCenter; the middleware finds the vCenter by the local port,
 counts the request under its route template, then applies that vCenter's faults in a
 fixed order (down → latency → reset → 503 → handle → lost response → malformed) and turns
-:class:`ApiError` into vAPI error answers. Handlers only move bytes; the operations live in
-:mod:`fleetupgrade.sim.vcenter`.
+:class:`ApiError` into vAPI error answers. The routes are one table (:data:`ROUTES`) served by
+one handler that only moves bytes; the operations live in :mod:`fleetupgrade.sim.vcenter`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Set
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -18,6 +19,7 @@ from aiohttp import web
 
 from fleetupgrade.sim.fleet import Fleet
 from fleetupgrade.sim.inputs import RawInput
+from fleetupgrade.sim.sessions import Session
 from fleetupgrade.sim.vcenter import VCenterSim
 from fleetupgrade.sim.wire import ApiError, Message
 
@@ -146,176 +148,128 @@ async def _raw(request: web.Request) -> RawInput:
     return RawInput(request.query, await request.read())
 
 
-def _check_action(request: web.Request, allowed: set[str | None]) -> None:
+def _check_action(request: web.Request, allowed: Set[str | None]) -> None:
     actions = request.query.getall("action", [])
     action = actions[0] if len(actions) == 1 else None
     if len(actions) > 1 or action not in allowed:
         raise _operation_not_found(request)
 
 
-def _authenticated(request: web.Request) -> tuple[VCenterSim, Any]:
-    vc = request[VCENTER]
-    return vc, vc.authenticate(request.headers.get(SESSION_HEADER))
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What an authenticated operation is called with: vCenter, session, path, input."""
+
+    vc: VCenterSim
+    session: Session
+    params: Mapping[str, str]
+    raw: RawInput
 
 
-# sessions ----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One authenticated ``/api`` operation: where it listens and how it is answered.
+
+    ``actions`` are the ``?action=`` values it accepts (``None``: none given); ``status``
+    is that of a success, 204 meaning a void operation answered without a body.
+    """
+
+    method: str
+    path: str
+    operation: Callable[[Call], object]
+    actions: frozenset[str | None] = frozenset({None})
+    status: int = 200
+
+
+def serve(route: Route) -> Handler:
+    """The handler of ``route``: action check, then session, then the operation's answer."""
+
+    async def handle(request: web.Request) -> web.Response:
+        _check_action(request, route.actions)
+        vc = request[VCENTER]
+        session = vc.authenticate(request.headers.get(SESSION_HEADER))
+        result = route.operation(Call(vc, session, request.match_info, await _raw(request)))
+        return no_content() if route.status == 204 else json_response(result, route.status)
+
+    return handle
 
 
 async def session_create(request: web.Request) -> web.Response:
-    """POST /api/session → 201 and the token as a bare JSON string."""
+    """POST /api/session (Basic credentials, no session yet) → 201 and the bare token."""
     _check_action(request, {None})
     vc = request[VCENTER]
     token = vc.login(request.headers.get("Authorization"), await _raw(request))
     return json_response(token, 201)
 
 
-async def session_get(request: web.Request) -> web.Response:
-    """GET /api/session → Session.Info."""
-    _check_action(request, {None})
-    vc, session = _authenticated(request)
-    return json_response(vc.session_info(session, await _raw(request)))
-
-
-async def session_delete(request: web.Request) -> web.Response:
-    """DELETE /api/session → 204."""
-    _check_action(request, {None})
-    vc, session = _authenticated(request)
-    vc.logout(session, await _raw(request))
-    return no_content()
-
-
-# inventory and upgrades --------------------------------------------------------------
-
-
-async def summaries(request: web.Request) -> web.Response:
-    """Summary.list."""
-    _check_action(request, {None})
-    vc, _ = _authenticated(request)
-    return json_response(vc.summaries(await _raw(request)))
-
-
-async def summary(request: web.Request) -> web.Response:
-    """Summary.get."""
-    _check_action(request, {None})
-    vc, _ = _authenticated(request)
-    return json_response(vc.summary(request.match_info["supervisor"], await _raw(request)))
-
-
-async def clusters(request: web.Request) -> web.Response:
-    """The deprecated cluster listing."""
-    _check_action(request, {None})
-    vc, _ = _authenticated(request)
-    return json_response(vc.clusters(await _raw(request)))
-
-
-async def upgrades_list(request: web.Request) -> web.Response:
-    """Upgrades.list."""
-    _check_action(request, {None})
-    vc, _ = _authenticated(request)
-    return json_response(vc.upgrades_list(await _raw(request)))
-
-
-async def upgrades_get(request: web.Request) -> web.Response:
-    """Upgrades.get."""
-    _check_action(request, {None})
-    vc, _ = _authenticated(request)
-    return json_response(vc.upgrades_get(request.match_info["supervisor"], await _raw(request)))
-
-
-async def jobs_create(request: web.Request) -> web.Response:
-    """Jobs.create → 201 and the cis task id as a bare JSON string."""
-    _check_action(request, {None})
-    vc, session = _authenticated(request)
-    task = vc.create_job(session, request.match_info["supervisor"], await _raw(request))
-    return json_response(task, 201)
-
-
-async def prechecks_run(request: web.Request) -> web.Response:
-    """Prechecks.run (``?action=run``) → 204."""
-    _check_action(request, {"run"})
-    vc, session = _authenticated(request)
-    vc.prechecks_run(session, request.match_info["supervisor"], await _raw(request))
-    return no_content()
-
-
-async def prechecks_get(request: web.Request) -> web.Response:
-    """Prechecks.get."""
-    _check_action(request, {None})
-    vc, _ = _authenticated(request)
-    return json_response(vc.prechecks_get(request.match_info["supervisor"], await _raw(request)))
-
-
-async def versions_list(request: web.Request) -> web.Response:
-    """Versions.list."""
-    _check_action(request, {None})
-    vc, _ = _authenticated(request)
-    return json_response(vc.versions_list(await _raw(request)))
-
-
-async def version_get(request: web.Request) -> web.Response:
-    """Versions.get."""
-    _check_action(request, {None})
-    vc, _ = _authenticated(request)
-    return json_response(vc.version_get(request.match_info["version"], await _raw(request)))
-
-
-async def check_compatibility(request: web.Request) -> web.Response:
-    """Versions.check_compatibility (``?action=check-compatibility``)."""
-    _check_action(request, {"check-compatibility"})
-    vc, _ = _authenticated(request)
-    version = request.match_info["version"]
-    return json_response(vc.check_compatibility(version, await _raw(request)))
-
-
-# cis tasks ---------------------------------------------------------------------------
-
-
-async def task_get(request: web.Request) -> web.Response:
-    """Tasks.get."""
-    _check_action(request, {None})
-    vc, _ = _authenticated(request)
-    return json_response(vc.task_get(request.match_info["task"], await _raw(request)))
-
-
-async def tasks_list(request: web.Request) -> web.Response:
-    """Tasks.list: ``GET /api/cis/tasks`` (SDK) or ``POST /api/cis/tasks?action=list``."""
-    _check_action(request, {None} if request.method == "GET" else {"list"})
-    vc, _ = _authenticated(request)
-    return json_response(vc.tasks_list(await _raw(request)))
-
-
-async def task_cancel(request: web.Request) -> web.Response:
-    """Tasks.cancel, with or without ``?action=cancel`` (the SDK omits it)."""
-    _check_action(request, {None, "cancel"})
-    vc, session = _authenticated(request)
-    vc.task_cancel(session, request.match_info["task"], await _raw(request))
-    return no_content()
+#: Every operation but login, in registration order (routes of one path stay together).
+ROUTES: tuple[Route, ...] = (
+    # sessions
+    Route("GET", "/api/session", lambda c: c.vc.session_info(c.session, c.raw)),
+    Route("DELETE", "/api/session", lambda c: c.vc.logout(c.session, c.raw), status=204),
+    # inventory and upgrades
+    Route("GET", f"{_NS}/supervisors/summaries", lambda c: c.vc.summaries(c.raw)),
+    Route(
+        "GET",
+        f"{_NS}/supervisors/{{supervisor}}/summary",
+        lambda c: c.vc.summary(c.params["supervisor"], c.raw),
+    ),
+    Route("GET", f"{_NS}/clusters", lambda c: c.vc.clusters(c.raw)),
+    Route("GET", f"{_SW}/upgrades", lambda c: c.vc.upgrades_list(c.raw)),
+    Route(
+        "GET",
+        f"{_SW}/upgrades/{{supervisor}}",
+        lambda c: c.vc.upgrades_get(c.params["supervisor"], c.raw),
+    ),
+    Route(
+        "POST",
+        JOBS_ROUTE,
+        lambda c: c.vc.create_job(c.session, c.params["supervisor"], c.raw),
+        status=201,
+    ),
+    Route("GET", f"{_SW}/versions", lambda c: c.vc.versions_list(c.raw)),
+    Route(
+        "GET",
+        f"{_SW}/versions/{{version}}",
+        lambda c: c.vc.version_get(c.params["version"], c.raw),
+    ),
+    Route(
+        "POST",
+        f"{_SW}/versions/{{version}}",
+        lambda c: c.vc.check_compatibility(c.params["version"], c.raw),
+        actions=frozenset({"check-compatibility"}),
+    ),
+    Route(
+        "POST",
+        f"{_SW}/{{supervisor}}/prechecks",
+        lambda c: c.vc.prechecks_run(c.session, c.params["supervisor"], c.raw),
+        actions=frozenset({"run"}),
+        status=204,
+    ),
+    Route(
+        "GET",
+        f"{_SW}/{{supervisor}}/prechecks",
+        lambda c: c.vc.prechecks_get(c.params["supervisor"], c.raw),
+    ),
+    # cis tasks: list as ``GET`` (SDK) or ``POST ?action=list``; cancel with or without
+    # ``?action=cancel`` (the SDK omits it)
+    Route("GET", "/api/cis/tasks", lambda c: c.vc.tasks_list(c.raw)),
+    Route("POST", "/api/cis/tasks", lambda c: c.vc.tasks_list(c.raw), actions=frozenset({"list"})),
+    Route("GET", "/api/cis/tasks/{task}", lambda c: c.vc.task_get(c.params["task"], c.raw)),
+    Route(
+        "POST",
+        "/api/cis/tasks/{task}",
+        lambda c: c.vc.task_cancel(c.session, c.params["task"], c.raw),
+        actions=frozenset({None, "cancel"}),
+        status=204,
+    ),
+)
 
 
 def build_app(fleet: Fleet) -> web.Application:
     """The application every vCenter listener serves."""
     app = web.Application(middlewares=[fault_middleware])
     app[FLEET] = fleet
-    routes = [
-        ("POST", "/api/session", session_create),
-        ("GET", "/api/session", session_get),
-        ("DELETE", "/api/session", session_delete),
-        ("GET", f"{_NS}/supervisors/summaries", summaries),
-        ("GET", f"{_NS}/supervisors/{{supervisor}}/summary", summary),
-        ("GET", f"{_NS}/clusters", clusters),
-        ("GET", f"{_SW}/upgrades", upgrades_list),
-        ("GET", f"{_SW}/upgrades/{{supervisor}}", upgrades_get),
-        ("POST", JOBS_ROUTE, jobs_create),
-        ("GET", f"{_SW}/versions", versions_list),
-        ("GET", f"{_SW}/versions/{{version}}", version_get),
-        ("POST", f"{_SW}/versions/{{version}}", check_compatibility),
-        ("POST", f"{_SW}/{{supervisor}}/prechecks", prechecks_run),
-        ("GET", f"{_SW}/{{supervisor}}/prechecks", prechecks_get),
-        ("GET", "/api/cis/tasks", tasks_list),
-        ("POST", "/api/cis/tasks", tasks_list),
-        ("GET", "/api/cis/tasks/{task}", task_get),
-        ("POST", "/api/cis/tasks/{task}", task_cancel),
-    ]
-    for method, path, handler in routes:
-        app.router.add_route(method, path, handler)
+    app.router.add_route("POST", "/api/session", session_create)
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, serve(route))
     return app
