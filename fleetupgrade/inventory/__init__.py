@@ -15,7 +15,6 @@ from fleetupgrade.inventory.model import (
     Inventory,
     SupervisorRow,
     VCenterFailure,
-    VCenterSource,
 )
 from fleetupgrade.inventory.newplan import NewPlanOptions, NewPlanResult, draft_plan
 from fleetupgrade.inventory.plantext import render_plan
@@ -35,7 +34,6 @@ __all__ = [
     "SelectorFile",
     "SupervisorRow",
     "VCenterFailure",
-    "VCenterSource",
     "WaveSize",
     "build_layout",
     "collect_rows",

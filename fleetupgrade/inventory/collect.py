@@ -21,7 +21,6 @@ from fleetupgrade.inventory.model import (
     Inventory,
     SupervisorRow,
     VCenterFailure,
-    VCenterSource,
 )
 from fleetupgrade.plan import Plan
 from fleetupgrade.timefmt import format_instant, utcnow
@@ -39,7 +38,6 @@ __all__ = [
     "explicit_defaults",
     "inventory_from_plan",
     "select_vcenters",
-    "source_of",
 ]
 
 CONCURRENT_VCENTERS = 16
@@ -64,25 +62,6 @@ def select_vcenters(plan: Plan, names: Sequence[str]) -> Plan:
         )
     wanted = set(names)
     return plan.model_copy(update={"vcenters": tuple(v for v in plan.vcenters if v.name in wanted)})
-
-
-def source_of(plan: Plan) -> tuple[VCenterSource, ...]:
-    """The plan's vCenters with their credential references (absolute paths)."""
-    return tuple(
-        VCenterSource(
-            name=v.name,
-            url=v.url,
-            username=v.username,
-            username_env=v.username_env,
-            password_env=v.password_env,
-            password_file=None if v.password_file is None else str(v.password_file),
-            ca_file=None if v.ca_file is None else str(v.ca_file),
-            tls_thumbprint=v.tls_thumbprint,
-            max_concurrent=v.max_concurrent,
-            max_requests_per_second=v.max_requests_per_second,
-        )
-        for v in plan.vcenters
-    )
 
 
 def explicit_defaults(plan: Plan) -> tuple[tuple[str, DefaultValue], ...]:
@@ -178,7 +157,7 @@ def inventory_from_plan(
     rows, failures = anyio.run(lambda: collect_rows(endpoints, retry=retry))
     return Inventory(
         fleet=plan.name,
-        vcenters=source_of(plan),
+        vcenters=plan.vcenters,
         supervisors=tuple(rows),
         errors=tuple(failures),
         defaults=explicit_defaults(plan),

@@ -3,6 +3,8 @@
 A stable, documented format (docs/inventory.md): ``schema_version`` changes whenever a
 reader would misread a file. Reading goes through pydantic models that forbid unknown keys,
 so a hand-edited file with a typo is refused with the key's location, never half-read.
+A ``vcenters`` entry is the plan's own model (written and read as a plan's ``[[vcenters]]``
+table), so the two can never drift apart.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from pydantic import (
 )
 
 from fleetupgrade.errors import Issue, PlanError
-from fleetupgrade.inventory.model import Inventory, SupervisorRow, VCenterFailure, VCenterSource
+from fleetupgrade.inventory.model import Inventory, SupervisorRow, VCenterFailure
+from fleetupgrade.plan.model import VCenterConfig
 
 __all__ = ["SCHEMA_VERSION", "inventory_document", "inventory_json", "parse_inventory_json"]
 
@@ -39,7 +42,7 @@ def inventory_document(inventory: Inventory) -> dict[str, Any]:
         "fleet": inventory.fleet,
         "target": target,
         "defaults": dict(inventory.defaults),
-        "vcenters": [asdict(v) for v in inventory.vcenters],
+        "vcenters": [v.model_dump(mode="json") for v in inventory.vcenters],
         "supervisors": [
             {
                 **asdict(row),
@@ -62,19 +65,6 @@ class _Model(BaseModel):
 
 
 Text = Annotated[StrictStr, Field(min_length=1)]
-
-
-class _VCenter(_Model):
-    name: Text
-    url: Text
-    username: Text | None = None
-    username_env: Text | None = None
-    password_env: Text | None = None
-    password_file: Text | None = None
-    ca_file: Text | None = None
-    tls_thumbprint: Text | None = None
-    max_concurrent: Annotated[StrictInt, Field(ge=1)] | None = None
-    max_requests_per_second: Annotated[float, Field(gt=0)] | None = None
 
 
 class _Supervisor(_Model):
@@ -104,7 +94,7 @@ class _Document(_Model):
     defaults: dict[str, StrictBool | StrictInt | StrictFloat | StrictStr] = Field(
         default_factory=dict
     )
-    vcenters: tuple[_VCenter, ...]
+    vcenters: tuple[VCenterConfig, ...]  # checked as a plan checks its [[vcenters]]
     supervisors: tuple[_Supervisor, ...]
     errors: tuple[_Failure, ...] = ()
 
@@ -142,7 +132,7 @@ def parse_inventory_json(text: str, *, source: str) -> Inventory:
         raise PlanError(source, issues)
     return Inventory(
         fleet=doc.fleet,
-        vcenters=tuple(VCenterSource(**v.model_dump()) for v in doc.vcenters),
+        vcenters=doc.vcenters,
         supervisors=tuple(
             SupervisorRow(**s.model_dump(exclude={"action"})) for s in doc.supervisors
         ),

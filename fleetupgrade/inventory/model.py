@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from fleetupgrade.plan.model import VCenterConfig
 from fleetupgrade.versions import compare_versions, is_at_least
 
 __all__ = [
@@ -17,7 +18,6 @@ __all__ = [
     "Inventory",
     "SupervisorRow",
     "VCenterFailure",
-    "VCenterSource",
 ]
 
 DefaultValue = bool | int | float | str
@@ -89,25 +89,6 @@ class SupervisorRow:
 
 
 @dataclass(frozen=True, slots=True)
-class VCenterSource:
-    """A vCenter of the source, with its credentials by reference only (never a secret).
-
-    Paths are absolute; ``plan new`` writes them relative to the new plan.
-    """
-
-    name: str
-    url: str
-    username: str | None = None
-    username_env: str | None = None
-    password_env: str | None = None
-    password_file: str | None = None
-    ca_file: str | None = None
-    tls_thumbprint: str | None = None
-    max_concurrent: int | None = None
-    max_requests_per_second: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class VCenterFailure:
     """A vCenter whose Supervisors could not be listed, and why."""
 
@@ -119,12 +100,15 @@ class VCenterFailure:
 class Inventory:
     """One inventory: the source fleet, its vCenters, their Supervisors, the failures.
 
+    ``vcenters`` are the source plan's own entries (the plan package owns what a vCenter
+    entry is): credentials by reference only, never a secret, and paths absolute (``plan
+    new`` writes them relative to the new plan).
     ``defaults`` are the ``[defaults]`` keys the source plan set explicitly (plan syntax:
     durations as ``"30s"``), carried into plans written from this inventory.
     """
 
     fleet: str
-    vcenters: tuple[VCenterSource, ...]
+    vcenters: tuple[VCenterConfig, ...]
     supervisors: tuple[SupervisorRow, ...]
     errors: tuple[VCenterFailure, ...]
     defaults: tuple[tuple[str, DefaultValue], ...] = ()

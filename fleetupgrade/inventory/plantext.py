@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fleetupgrade.inventory.model import DefaultValue, VCenterFailure, VCenterSource
+from fleetupgrade.inventory.model import DefaultValue, VCenterFailure
 from fleetupgrade.inventory.waves import Member
+from fleetupgrade.plan.model import VCenterConfig
 
 __all__ = [
     "LeftOut",
@@ -97,40 +98,26 @@ class PlanDraft:
     target: str
     header: tuple[str, ...]
     defaults: tuple[tuple[str, DefaultValue], ...]
-    vcenters: tuple[VCenterSource, ...]
+    vcenters: tuple[VCenterConfig, ...]
     waves: tuple[WaveDraft, ...]
     left_out: tuple[LeftOut, ...]
     failures: tuple[VCenterFailure, ...]
     idle_vcenters: tuple[str, ...]
 
 
-def _path(value: str, base: Path) -> str:
+def _path(value: Path, base: Path) -> str:
     try:
         return os.path.relpath(value, base)
     except ValueError:  # another drive (Windows): keep it absolute
-        return value
+        return str(value)
 
 
-def _vcenter_lines(vcenter: VCenterSource, base: Path) -> list[str]:
-    lines = [
-        "[[vcenters]]",
-        f"name = {toml_string(vcenter.name)}",
-        f"url = {toml_string(vcenter.url)}",
-    ]
-    for key in ("username", "username_env", "password_env"):
-        value = getattr(vcenter, key)
-        if value is not None:
-            lines.append(f"{key} = {toml_string(value)}")
-    for key in ("password_file", "ca_file"):
-        value = getattr(vcenter, key)
-        if value is not None:
-            lines.append(f"{key} = {toml_string(_path(value, base))}")
-    if vcenter.tls_thumbprint is not None:
-        lines.append(f"tls_thumbprint = {toml_string(vcenter.tls_thumbprint)}")
-    if vcenter.max_concurrent is not None:
-        lines.append(f"max_concurrent = {vcenter.max_concurrent}")
-    if vcenter.max_requests_per_second is not None:
-        lines.append(f"max_requests_per_second = {toml_value(vcenter.max_requests_per_second)}")
+def _vcenter_lines(vcenter: VCenterConfig, base: Path) -> list[str]:
+    """The ``[[vcenters]]`` table: the keys that are set, in the model's order."""
+    lines = ["[[vcenters]]"]
+    for key, value in vcenter.model_dump(exclude_none=True).items():
+        text = toml_string(_path(value, base)) if isinstance(value, Path) else toml_value(value)
+        lines.append(f"{key} = {text}")
     return lines
 
 

@@ -155,10 +155,15 @@ OffsetDateTime = Annotated[
 ]
 
 
-def _resolve_path(value: Any, info: ValidationInfo) -> Any:
-    """Paths in a plan are relative to the plan file (existence: :mod:`fleetupgrade.plan.rules`)."""
+def _path_text(value: Any) -> Any:
+    """A path is written as a non-empty string (TOML, or the inventory JSON)."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"expected a file path, got {toml_type(value) if value else 'nothing'}")
+    return value
+
+
+def _resolve_path(value: Path, info: ValidationInfo) -> Path:
+    """Paths in a plan are relative to the plan file (existence: :mod:`fleetupgrade.plan.rules`)."""
     base = Path((info.context or {}).get("base") or ".")
     try:
         return (base / value).resolve()
@@ -166,7 +171,9 @@ def _resolve_path(value: Any, info: ValidationInfo) -> Any:
         return base / value  # unusable (a NUL byte, too long): planrules reports it once
 
 
-PlanPath = Annotated[Path, BeforeValidator(_resolve_path)]
+# Checked as text first, then made a Path by pydantic (in Python and in JSON input alike),
+# then resolved: the inventory JSON reads its vCenters with this same model.
+PlanPath = Annotated[Path, BeforeValidator(_path_text), AfterValidator(_resolve_path)]
 
 NonNegativeDuration = Annotated[Duration, Field(ge=timedelta(0))]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fleetupgrade.inventory.model import Inventory, SupervisorRow, VCenterSource
+from fleetupgrade.inventory.model import Inventory, SupervisorRow
 from fleetupgrade.inventory.newplan import (
     NewPlanOptions,
     default_plan_name,
@@ -20,6 +20,7 @@ from fleetupgrade.inventory.newplan import (
 from fleetupgrade.inventory.plantext import render_plan, toml_string
 from fleetupgrade.inventory.waves import WaveSize
 from fleetupgrade.plan import parse_plan
+from fleetupgrade.plan.model import VCenterConfig
 
 
 def row(vcenter: str, id_: str, current: str = "9.0.0", **kw: object) -> SupervisorRow:
@@ -46,7 +47,7 @@ def inventory(tmp_path: Path) -> Inventory:
     return Inventory(
         fleet="prod",
         vcenters=tuple(
-            VCenterSource(
+            VCenterConfig(
                 name=name,
                 url=f"https://{name}.example",
                 username="svc@vsphere.local",
@@ -126,8 +127,10 @@ def test_pause_only_between_waves(tmp_path: Path) -> None:
 def test_plan_text_passes_the_plan_loader(tmp_path: Path) -> None:
     """What ``validate`` checks offline accepts the written plan, gates and all."""
     inv = inventory(tmp_path)
-    vcenters = [replace(v, ca_file=None) for v in inv.vcenters]
-    vcenters[0] = replace(vcenters[0], max_concurrent=3, max_requests_per_second=2.5)
+    vcenters = [v.model_copy(update={"ca_file": None}) for v in inv.vcenters]
+    vcenters[0] = vcenters[0].model_copy(
+        update={"max_concurrent": 3, "max_requests_per_second": 2.5}
+    )
     inv = replace(inv, vcenters=tuple(vcenters))
     options = NewPlanOptions(target="9.1.0", canary=1, approve_after_canary=True)
     text = render_plan(draft_plan(inv, options).draft, base=tmp_path)
@@ -151,7 +154,7 @@ def test_names_never_break_the_document(name: str) -> None:
     inv = Inventory(
         fleet="f",
         vcenters=(
-            VCenterSource(name="vc", url="https://vc.example", username="u", password_env="P"),
+            VCenterConfig(name="vc", url="https://vc.example", username="u", password_env="P"),
         ),
         supervisors=(row("vc", "s1", name=name),),
         errors=(),

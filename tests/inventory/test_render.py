@@ -69,3 +69,11 @@ def test_json_supervisor_of_unknown_vcenter_is_located(tmp_path: Path) -> None:
     doc["supervisors"][1]["vcenter"] = "vc-x"
     with pytest.raises(PlanError, match=r"supervisors\[1\]\.vcenter: vCenter 'vc-x'"):
         parse_inventory_json(json.dumps(doc), source="inv.json")
+
+
+def test_json_vcenter_is_checked_as_a_plan_checks_it(tmp_path: Path) -> None:
+    """A vCenter entry a plan would refuse (a secret in password_env) is refused, located."""
+    doc = json.loads(inventory_json(inventory(tmp_path)))
+    doc["vcenters"][1]["password_env"] = "hunter2!"
+    with pytest.raises(PlanError, match=r"vcenters\[1\]\.password_env: .*NAME of an environment"):
+        parse_inventory_json(json.dumps(doc), source="inv.json")
