@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
@@ -186,6 +186,13 @@ def _pause(ctx: click.Context, param: click.Parameter, value: str) -> timedelta:
         raise click.BadParameter(str(exc)) from None
 
 
+def _target_option(*, required: bool, help: str) -> Callable[[Any], Any]:
+    """``--to VERSION``, the target version: the same option for both commands."""
+    return click.option(
+        "--to", "target", required=required, metavar="VERSION", callback=_version, help=help
+    )
+
+
 def inventory_cli(guard: Guard) -> click.Command:
     """The ``inventory`` command; ``guard`` maps errors to exit codes (the CLI's own)."""
 
@@ -198,13 +205,7 @@ def inventory_cli(guard: Guard) -> click.Command:
         metavar="NAME",
         help="Only this vCenter (repeatable).",
     )
-    @click.option(
-        "--to",
-        "target",
-        metavar="VERSION",
-        callback=_version,
-        help="Target version (default: the plan's desired_version).",
-    )
+    @_target_option(required=False, help="Target version (default: the plan's desired_version).")
     @click.option(
         "--format",
         "fmt",
@@ -237,14 +238,7 @@ def plan_cli(guard: Guard) -> click.Group:
 
     @plan_group.command("new")
     @click.argument("source", type=click.Path(path_type=Path))
-    @click.option(
-        "--to",
-        "target",
-        required=True,
-        metavar="VERSION",
-        callback=_version,
-        help="Version to upgrade to.",
-    )
+    @_target_option(required=True, help="Version to upgrade to.")
     @click.option("--name", callback=_plan_name, help="Plan name (default: <fleet>-to-<version>).")
     @click.option(
         "--canary",
@@ -283,35 +277,21 @@ def plan_cli(guard: Guard) -> click.Group:
     @click.option("--force", is_flag=True, help="Overwrite FILE if it exists.")
     def plan_new(
         source: Path,
-        target: str,
-        name: str | None,
-        canary: int | None,
-        wave_size: WaveSize,
-        max_per_vcenter: int | None,
-        max_precheck_error_percent: Decimal,
-        max_failure_percent: Decimal,
-        pause: timedelta,
-        approve_after_canary: bool,
         include: Path | None,
         exclude: Path | None,
         output: Path | None,
         force: bool,
+        **choices: Any,
     ) -> None:
         """Write a plan from SOURCE: a fleet/plan file (read live) or a saved inventory JSON."""
 
         def body() -> int:
             from fleetupgrade.inventory import NewPlanOptions, load_selectors
 
+            # The other options are named after NewPlanOptions' fields; their callbacks
+            # have already turned each into its value.
             options = NewPlanOptions(
-                target=target,
-                name=name,
-                canary=canary,
-                wave_size=wave_size,
-                max_per_vcenter=max_per_vcenter,
-                max_precheck_error_percent=max_precheck_error_percent,
-                max_failure_percent=max_failure_percent,
-                pause=pause,
-                approve_after_canary=approve_after_canary,
+                **choices,
                 include=None if include is None else load_selectors(include),
                 exclude=None if exclude is None else load_selectors(exclude),
             )
