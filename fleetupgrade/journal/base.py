@@ -8,17 +8,23 @@ I/O failure becomes :class:`RunDirIOError` naming the file and the operation (ex
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import sqlite3
-from collections.abc import Iterator, Sequence
+import types
+import typing
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fleetupgrade.errors import JournalIncompatible, RunDirIOError
 
-__all__ = ["JOURNAL_SCHEMA", "JournalBase", "dt", "ts"]
+__all__ = ["JOURNAL_SCHEMA", "JournalBase", "from_row", "ts"]
+
+R = TypeVar("R")
 
 JOURNAL_SCHEMA = 2
 """The layout of state.db; a run begun under another layout is not resumed by this one."""
@@ -67,9 +73,51 @@ def ts(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def dt(value: str | None) -> datetime | None:
-    """A journal timestamp read back."""
-    return None if value is None else datetime.fromisoformat(value)
+def from_row(record: type[R], row: sqlite3.Row, **given: Any) -> R:
+    """A record read back from a row whose columns carry the record's field names.
+
+    Every record type the journal returns is built here, so a column's stored form
+    becomes its field's type in one place: a timestamp a datetime, a 0/1 a bool, a word
+    its enum. ``given`` supplies the fields that are no plain column (a JSON list, a
+    column of another name).
+    """
+    values = {name: read(row[name]) for name, read in _readers(record) if name not in given}
+    return record(**values, **given)
+
+
+_READERS: dict[type[Any], tuple[tuple[str, Callable[[Any], Any]], ...]] = {}
+
+
+def _readers(record: type[Any]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """Each field of a record dataclass with the function that reads its column."""
+    readers = _READERS.get(record)
+    if readers is None:
+        hints = typing.get_type_hints(record)
+        readers = tuple((f.name, _reader(hints[f.name])) for f in dataclasses.fields(record))
+        _READERS[record] = readers
+    return readers
+
+
+def _reader(hint: Any) -> Callable[[Any], Any]:
+    """How a column of this field type is read (optional types keep NULL as None)."""
+    args = typing.get_args(hint)
+    if isinstance(hint, types.UnionType) and type(None) in args:
+        inner = next(arg for arg in args if arg is not type(None))
+        read = _reader(inner)
+        if read is _same:
+            return _same
+        return lambda value: None if value is None else read(value)
+    if hint is datetime:
+        return datetime.fromisoformat
+    if hint is bool:
+        return bool
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        return hint
+    return _same
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class JournalBase:

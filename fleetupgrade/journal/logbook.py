@@ -7,10 +7,9 @@ anything by itself.
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
 from fleetupgrade.decide.gates import Culprit, Decision
-from fleetupgrade.journal.base import JournalBase, dt, ts
+from fleetupgrade.journal.base import JournalBase, from_row, ts
 from fleetupgrade.journal.records import (
     ControlRecord,
     HistoryRecord,
@@ -49,17 +48,11 @@ class Logbook(JournalBase):
     def decisions(self) -> list[Decision]:
         """The decision log in order."""
         return [
-            Decision(
-                at=datetime.fromisoformat(row["at"]),
-                wave=row["wave"],
-                rule=row["rule"],
-                errors=row["errors"],
-                failures=row["failures"],
-                size=row["size"],
+            from_row(
+                Decision,
+                row,
                 limit=row["limit_value"],
-                verdict=row["verdict"],
                 culprits=tuple(Culprit(s, tuple(ids)) for s, ids in json.loads(row["culprits"])),
-                reason=row["reason"],
             )
             for row in self._rows("SELECT * FROM decisions ORDER BY seq")
         ]
@@ -75,8 +68,7 @@ class Logbook(JournalBase):
     def history(self) -> list[HistoryRecord]:
         """The run's history in order."""
         return [
-            HistoryRecord(datetime.fromisoformat(r["at"]), r["event"], r["by"], r["reason"])
-            for r in self._rows("SELECT * FROM history ORDER BY seq")
+            from_row(HistoryRecord, r) for r in self._rows("SELECT * FROM history ORDER BY seq")
         ]
 
     def add_control(self, command: str, *, wave: str | None, by: str, reason: str | None) -> int:
@@ -92,15 +84,7 @@ class Logbook(JournalBase):
         """Operator commands in order (only the unhandled ones, if asked)."""
         where = " WHERE handled_at IS NULL" if pending_only else ""
         return [
-            ControlRecord(
-                seq=r["seq"],
-                at=datetime.fromisoformat(r["at"]),
-                command=r["command"],
-                wave=r["wave"],
-                by=r["by"],
-                reason=r["reason"],
-                handled_at=dt(r["handled_at"]),
-            )
+            from_row(ControlRecord, r)
             for r in self._rows(f"SELECT * FROM controls{where} ORDER BY seq")  # noqa: S608
         ]
 
@@ -121,9 +105,7 @@ class Logbook(JournalBase):
     def notifications(self) -> list[NotificationRecord]:
         """Every delivery result in order."""
         return [
-            NotificationRecord(
-                datetime.fromisoformat(r["at"]), r["target"], r["event"], r["status"], r["attempts"]
-            )
+            from_row(NotificationRecord, r)
             for r in self._rows("SELECT * FROM notifications ORDER BY seq")
         ]
 
@@ -148,14 +130,5 @@ class Logbook(JournalBase):
     def vcenters(self) -> list[VCenterRecord]:
         """Per-vCenter counters."""
         return [
-            VCenterRecord(
-                r["name"],
-                r["url"],
-                r["requests"],
-                r["retries"],
-                r["errors"],
-                r["paced_waits"],
-                r["breaker_opens"],
-            )
-            for r in self._rows("SELECT * FROM vcenters ORDER BY rowid")
+            from_row(VCenterRecord, r) for r in self._rows("SELECT * FROM vcenters ORDER BY rowid")
         ]

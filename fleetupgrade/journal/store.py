@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from fleetupgrade.errors import JournalTransitionError
-from fleetupgrade.journal.base import dt, ts
+from fleetupgrade.journal.base import from_row, ts
 from fleetupgrade.journal.logbook import Logbook
 from fleetupgrade.journal.records import (
     Phase,
@@ -304,18 +304,7 @@ class Journal(Logbook):
     def waves(self) -> list[WaveRecord]:
         """Wave rows in plan order."""
         return [
-            WaveRecord(
-                position=row["position"],
-                name=row["name"],
-                threshold_kind=row["threshold_kind"],
-                threshold_limit=row["threshold_limit"],
-                failure_kind=row["failure_kind"],
-                failure_limit=row["failure_limit"],
-                status=None if row["status"] is None else WaveStatus(row["status"]),
-                started_at=dt(row["started_at"]),
-                finished_at=dt(row["finished_at"]),
-            )
-            for row in self._rows("SELECT * FROM waves ORDER BY position")
+            from_row(WaveRecord, row) for row in self._rows("SELECT * FROM waves ORDER BY position")
         ]
 
 
@@ -329,30 +318,6 @@ def _messages_json(messages: Sequence[Message]) -> str:
 
 
 def _supervisor(row: sqlite3.Row) -> SupervisorRecord:
-    return SupervisorRecord(
-        key=row["key"],
-        wave=row["wave"],
-        position=row["position"],
-        vcenter=row["vcenter"],
-        ref_id=row["ref_id"],
-        ref_name=row["ref_name"],
-        to_version=row["to_version"],
-        ignore_warnings=bool(row["ignore_warnings"]),
-        phase=Phase(row["phase"]),
-        id=row["id"],
-        name=row["name"],
-        from_version=row["from_version"],
-        control_plane_nodes=row["control_plane_nodes"],
-        outcome=None if row["outcome"] is None else Outcome(row["outcome"]),
-        reason=row["reason"],
-        task_id=row["task_id"],
-        adopted=bool(row["adopted"]),
-        attempts=row["attempts"],
-        intent_at=dt(row["intent_at"]),
-        vcenter_intent_at=dt(row["vcenter_intent_at"]),
-        started_at=dt(row["started_at"]),
-        job_ended_at=dt(row["job_ended_at"]),
-        finished_at=dt(row["finished_at"]),
-        progress=row["progress"],
-        messages=tuple(Message(*m) for m in json.loads(row["messages"])),
+    return from_row(
+        SupervisorRecord, row, messages=tuple(Message(*m) for m in json.loads(row["messages"]))
     )
