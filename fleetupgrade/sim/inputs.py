@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, TypeVar
+from functools import cache
+from types import UnionType
+from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 from multidict import MultiMapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -40,6 +42,14 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
+class _QueryInput(_Input):
+    """An input the reference may also send flattened into the query string.
+
+    Its own scalar fields and those of its sub-structures, without prefix (docs/wire.md,
+    Transport); :func:`query_fields` derives the parameters, so they follow the model.
+    """
+
+
 class NoInput(_Input):
     """Operations without parameters accept only an empty body, ``{}`` or ``null``."""
 
@@ -50,7 +60,7 @@ class UpgradesFilter(_Input):
     supervisors: list[str] | None = None
 
 
-class UpgradesListInput(_Input):
+class UpgradesListInput(_QueryInput):
     """Upgrades.list input."""
 
     filter_spec: UpgradesFilter | None = None
@@ -63,7 +73,7 @@ class SummaryFilter(_Input):
     kubernetes_status: Literal["READY", "WARNING", "ERROR"] | None = None
 
 
-class SummaryListInput(_Input):
+class SummaryListInput(_QueryInput):
     """Summary.list input."""
 
     filter: SummaryFilter | None = None
@@ -77,7 +87,7 @@ class VersionsFilter(_Input):
     network_provider: Literal["NSXT_CONTAINER_PLUGIN", "VSPHERE_NETWORK", "NSX_VPC"] | None = None
 
 
-class VersionsListInput(_Input):
+class VersionsListInput(_QueryInput):
     """Versions.list input."""
 
     filter: VersionsFilter | None = None
@@ -91,7 +101,7 @@ class CompatibilitySpec(_Input):
     zones: list[str] | None = None
 
 
-class CompatibilityInput(_Input):
+class CompatibilityInput(_QueryInput):
     """Versions.check_compatibility input."""
 
     spec: CompatibilitySpec | None = None
@@ -103,7 +113,7 @@ class PrechecksFilter(_Input):
     target_version: str | None = None
 
 
-class PrechecksGetInput(_Input):
+class PrechecksGetInput(_QueryInput):
     """Prechecks.get input: the bare FilterSpec (SDK) or ``{"filter": …}``."""
 
     target_version: str | None = None
@@ -140,7 +150,7 @@ class TaskGetSpec(_Input):
     exclude_result: bool | None = None
 
 
-class TaskGetInput(_Input):
+class TaskGetInput(_QueryInput):
     """Tasks.get input."""
 
     spec: TaskGetSpec | None = None
@@ -164,42 +174,11 @@ class TaskFilter(_Input):
     targets: list[DynamicId] | None = None
 
 
-class TasksListInput(_Input):
+class TasksListInput(_QueryInput):
     """Tasks.list input."""
 
     filter_spec: TaskFilter | None = None
     result_spec: TaskGetSpec | None = None
-
-
-UPGRADES_LIST_QUERY: QueryFields = {"supervisors": ("filter_spec", "list")}
-SUMMARY_LIST_QUERY: QueryFields = {
-    "config_status": ("filter", "str"),
-    "kubernetes_status": ("filter", "str"),
-}
-VERSIONS_LIST_QUERY: QueryFields = {
-    "cluster_compute_resource": ("filter", "str"),
-    "zones": ("filter", "list"),
-    "network_provider": ("filter", "str"),
-}
-COMPATIBILITY_QUERY: QueryFields = {
-    "cluster": ("spec", "str"),
-    "supervisor": ("spec", "str"),
-    "zones": ("spec", "list"),
-}
-PRECHECKS_GET_QUERY: QueryFields = {"target_version": (None, "str")}
-TASK_GET_QUERY: QueryFields = {
-    "return_all": ("spec", "bool"),
-    "exclude_result": ("spec", "bool"),
-}
-TASKS_LIST_QUERY: QueryFields = {
-    "tasks": ("filter_spec", "list"),
-    "services": ("filter_spec", "list"),
-    "operations": ("filter_spec", "list"),
-    "users": ("filter_spec", "list"),
-    "status": ("filter_spec", "list"),
-    "return_all": ("result_spec", "bool"),
-    "exclude_result": ("result_spec", "bool"),
-}
 
 
 def invalid(text: str, *args: str) -> ApiError:
@@ -228,6 +207,55 @@ def parse_json(body: bytes) -> Any:
         raise invalid(f"The request body is not valid JSON: {exc}.") from None
 
 
+@cache
+def query_fields(model: type[BaseModel]) -> QueryFields:
+    """The query parameters ``model`` accepts: none unless it is a query input.
+
+    A sub-structure's fields go under its key; a name is taken by the first field that
+    offers it (Prechecks.get: the bare ``target_version``). Fields a query string cannot
+    carry (structures, lists of them) are left to the body form.
+    """
+    fields: dict[str, tuple[str | None, Kind]] = {}
+    if not issubclass(model, _QueryInput):
+        return fields
+    nested: list[tuple[str, str | None, Kind | None]]
+    for name, info in model.model_fields.items():
+        inner = _present(info.annotation)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            nested = [(sub, name, _kind(i.annotation)) for sub, i in inner.model_fields.items()]
+        else:
+            nested = [(name, None, _kind(info.annotation))]
+        for key, wrapper, kind in nested:
+            if kind is not None:
+                fields.setdefault(key, (wrapper, kind))
+    return fields
+
+
+def _present(annotation: Any) -> Any:
+    """``X | None`` → ``X`` (an optional field's type)."""
+    if get_origin(annotation) in (Union, UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
+
+
+def _kind(annotation: Any) -> Kind | None:
+    """How a field travels in a query string, or ``None`` when it cannot."""
+    value = _present(annotation)
+    if value is bool:
+        return "bool"
+    if _is_text(value):
+        return "str"
+    if get_origin(value) is list and _is_text(get_args(value)[0]):
+        return "list"
+    return None
+
+
+def _is_text(annotation: Any) -> bool:
+    return annotation is str or get_origin(annotation) is Literal
+
+
 def _from_query(raw: RawInput, params: list[str], fields: QueryFields) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name in params:
@@ -254,12 +282,11 @@ def _from_query(raw: RawInput, params: list[str], fields: QueryFields) -> dict[s
 def parse_input(
     model: type[M],
     raw: RawInput,
-    query_fields: QueryFields | None = None,
     *,
     dispatch: frozenset[str] = frozenset({"action"}),
 ) -> M:
     """Validate an operation's input from its query string (wins) or its JSON body."""
-    fields = query_fields or {}
+    fields = query_fields(model)
     params = [name for name in raw.query if name not in dispatch]
     params = list(dict.fromkeys(params))
     unknown = [name for name in params if name not in fields]

@@ -17,13 +17,6 @@ from fleetupgrade.sim.clock import SimClock, VCenterClock
 from fleetupgrade.sim.faults import FaultDice, FaultState
 from fleetupgrade.sim.health import cluster_summary, summary_info
 from fleetupgrade.sim.inputs import (
-    COMPATIBILITY_QUERY,
-    PRECHECKS_GET_QUERY,
-    SUMMARY_LIST_QUERY,
-    TASK_GET_QUERY,
-    TASKS_LIST_QUERY,
-    UPGRADES_LIST_QUERY,
-    VERSIONS_LIST_QUERY,
     CompatibilityInput,
     CreateSpec,
     NoInput,
@@ -182,7 +175,7 @@ class VCenterSim:
 
     def summaries(self, raw: RawInput) -> JSON:
         """Summary.list, filtered by config/kubernetes status."""
-        spec = parse_input(SummaryListInput, raw, SUMMARY_LIST_QUERY).filter
+        spec = parse_input(SummaryListInput, raw).filter
         now = self.clock.now()
         items = []
         for sup in self.supervisors.values():
@@ -210,7 +203,7 @@ class VCenterSim:
 
     def upgrades_list(self, raw: RawInput) -> JSON:
         """Upgrades.list; unknown ids in the filter are simply not returned."""
-        spec = parse_input(UpgradesListInput, raw, UPGRADES_LIST_QUERY).filter_spec
+        spec = parse_input(UpgradesListInput, raw).filter_spec
         now = self.clock.now()
         if spec is None or spec.supervisors is None:
             chosen = list(self.supervisors.values())
@@ -273,7 +266,7 @@ class VCenterSim:
     def prechecks_get(self, supervisor_id: str, raw: RawInput) -> JSON:
         """Prechecks.get; 404 when no results (at all, or for the filter's version)."""
         sup = self.supervisor(supervisor_id)
-        version = parse_input(PrechecksGetInput, raw, PRECHECKS_GET_QUERY).version()
+        version = parse_input(PrechecksGetInput, raw).version()
         now = self.clock.now()
         sup.settle(now)
         runs = list(sup.precheck_runs.values())
@@ -287,7 +280,7 @@ class VCenterSim:
 
     def versions_list(self, raw: RawInput) -> JSON:
         """Versions.list: every version known to this vCenter (filters do not narrow it)."""
-        parse_input(VersionsListInput, raw, VERSIONS_LIST_QUERY)
+        parse_input(VersionsListInput, raw)
         return {"supervisor_versions": [{"version": v} for v in self.versions]}
 
     def version_get(self, version: str, raw: RawInput) -> JSON:
@@ -299,7 +292,7 @@ class VCenterSim:
     def check_compatibility(self, version: str, raw: RawInput) -> JSON:
         """Versions.check_compatibility; INCOMPATIBLE for an ``unsupported`` Supervisor."""
         info = self._version_info(version)
-        spec = parse_input(CompatibilityInput, raw, COMPATIBILITY_QUERY).spec
+        spec = parse_input(CompatibilityInput, raw).spec
         if spec is not None:
             given = [f for f in ("cluster", "supervisor", "zones") if getattr(spec, f) is not None]
             if len(given) > 1:
@@ -335,12 +328,12 @@ class VCenterSim:
     def task_get(self, task_id: str, raw: RawInput) -> JSON:
         """Tasks.get."""
         job = self._task(task_id)
-        parse_input(TaskGetInput, raw, TASK_GET_QUERY)
+        parse_input(TaskGetInput, raw)
         return task_info(job, self.clock.now(), self.clock)
 
     def tasks_list(self, raw: RawInput) -> JSON:
         """Tasks.list: a JSON object task id → Info; needs tasks or services."""
-        spec = parse_input(TasksListInput, raw, TASKS_LIST_QUERY).filter_spec
+        spec = parse_input(TasksListInput, raw).filter_spec
         if spec is None or not (spec.tasks or spec.services):
             raise invalid("The filter must name at least one task or one service.")
         now = self.clock.now()

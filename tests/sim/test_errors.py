@@ -219,6 +219,7 @@ async def test_create_order_of_checks(
         ("GET", f"{NS}/supervisors/summaries", None, {"filter": {"state": "READY"}}),
         ("DELETE", "/api/session", None, {"force": True}),
         ("GET", "/api/cis/tasks", None, {"filter_spec": {"tasks": ["t"]}, "extra": {}}),
+        ("POST", f"{SW}/upgrades/jobs/supervisor-1", {"desired_version": "9.1.0"}, ...),
     ],
 )
 async def test_unexpected_input(
