@@ -17,7 +17,7 @@ from fleetupgrade.notify.check import (
 )
 from fleetupgrade.notify.notifier import Notifier
 from fleetupgrade.notify.payload import sign
-from fleetupgrade.notify.send import DeliveryPolicy
+from fleetupgrade.notify.send import DELIVERY_POLICY
 from fleetupgrade.notify.target import (
     DEFAULT_EVENTS,
     EVENTS,
@@ -30,8 +30,8 @@ from fleetupgrade.notify.target import (
 
 __all__ = [
     "DEFAULT_EVENTS",
+    "DELIVERY_POLICY",
     "EVENTS",
-    "DeliveryPolicy",
     "NotificationResult",
     "Notifier",
     "NotifyTarget",

@@ -21,13 +21,14 @@ from fleetupgrade import __version__
 from fleetupgrade.notify.notifier import register_target_secrets
 from fleetupgrade.notify.payload import EventData, build_delivery
 from fleetupgrade.notify.send import (
+    DELIVERY_POLICY,
     AttemptResult,
-    DeliveryPolicy,
     make_tls_context,
     open_http,
     post_once,
 )
 from fleetupgrade.notify.target import NotifyTarget
+from fleetupgrade.retry_policy import RetryPolicy
 from fleetupgrade.timefmt import utcnow
 
 __all__ = ["TestDelivery", "notify_test", "notify_test_exit_code", "render_notify_test"]
@@ -50,7 +51,7 @@ async def notify_test(
     *,
     ca_file: Path | None = None,
     plan: str = "",
-    policy: DeliveryPolicy | None = None,
+    policy: RetryPolicy | None = None,
 ) -> list[TestDelivery]:
     """Send one ``test`` event to each target (one attempt each, all at once).
 
@@ -59,7 +60,7 @@ async def notify_test(
     """
     register_target_secrets(targets)
     context = make_tls_context(ca_file)
-    bounds = policy or DeliveryPolicy()
+    bounds = policy or DELIVERY_POLICY
     data = EventData(
         event="test",
         at=utcnow(),

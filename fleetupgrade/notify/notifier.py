@@ -32,7 +32,7 @@ from anyio.abc import TaskGroup
 from fleetupgrade.logs import register_secret
 from fleetupgrade.notify.payload import Delivery, EventData, build_delivery
 from fleetupgrade.notify.send import (
-    DeliveryPolicy,
+    DELIVERY_POLICY,
     Outcome,
     Progress,
     deliver,
@@ -40,6 +40,7 @@ from fleetupgrade.notify.send import (
     open_http,
 )
 from fleetupgrade.notify.target import EVENTS, NotificationResult, NotifyTarget, RunInfo
+from fleetupgrade.retry_policy import RetryPolicy
 from fleetupgrade.timefmt import utcnow
 
 __all__ = ["Notifier", "register_target_secrets"]
@@ -95,7 +96,7 @@ class Notifier:
         run_info: RunInfo,
         ca_file: Path | None = None,
         on_result: ResultCallback | None = None,
-        policy: DeliveryPolicy | None = None,
+        policy: RetryPolicy | None = None,
         queue_size: int = 100,
         drain_timeout: float = 10.0,
     ) -> None:
@@ -106,7 +107,7 @@ class Notifier:
         self._run = run_info
         self._tls = make_tls_context(ca_file)
         self._on_result = on_result
-        self._policy = policy or DeliveryPolicy()
+        self._policy = policy or DELIVERY_POLICY
         self._queue_size = queue_size
         self._drain_timeout = drain_timeout
         self._lanes: list[_Lane] = []

@@ -15,7 +15,6 @@ Nothing here ever puts the URL (a secret) into a detail, a log line or an except
 
 from __future__ import annotations
 
-import random
 import ssl
 import urllib.request
 from dataclasses import dataclass
@@ -29,10 +28,11 @@ import yarl
 
 from fleetupgrade.notify.payload import Delivery
 from fleetupgrade.notify.target import NotifyTarget, NotifyTargetError, is_loopback_host
+from fleetupgrade.retry_policy import RetryPolicy
 
 __all__ = [
+    "DELIVERY_POLICY",
     "AttemptResult",
-    "DeliveryPolicy",
     "Outcome",
     "deliver",
     "make_tls_context",
@@ -45,21 +45,16 @@ _log = structlog.get_logger()
 _SNIPPET = 120  # characters of an error answer's body kept in the detail
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryPolicy:
-    """Bounds of one delivery (seconds). Tests shrink them; the defaults suit a real run."""
-
-    attempts: int = 4
-    attempt_timeout: float = 10.0
-    total_timeout: float = 30.0
-    wait_initial: float = 0.5
-    wait_max: float = 5.0
-    wait_jitter: float = 0.5
-
-    def backoff(self, retry: int) -> float:
-        """Wait before retry number ``retry`` (1 = the first retry): exponential + jitter."""
-        base = min(self.wait_max, self.wait_initial * 2.0 ** (retry - 1))
-        return base + random.uniform(0.0, self.wait_jitter)  # noqa: S311 (not crypto)
+DELIVERY_POLICY = RetryPolicy(
+    attempts=4,
+    attempt_timeout=10.0,
+    total_timeout=30.0,
+    wait_initial=0.5,
+    wait_max=5.0,
+    wait_jitter=0.5,
+)
+"""Bounds of one delivery: a webhook gets fewer, shorter tries than vCenter (a run never
+waits for it; each attempt is bounded here, not by an HTTP timeout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +195,7 @@ async def deliver(
     http: aiohttp.ClientSession,
     target: NotifyTarget,
     delivery: Delivery,
-    policy: DeliveryPolicy,
+    policy: RetryPolicy,
     progress: Progress,
 ) -> Outcome:
     """Post with retries until a final answer, the attempts run out or time is up."""

@@ -14,7 +14,6 @@ never an API refusal. Creates never come here: a lost create is reconciled, not 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
 
 import stamina
@@ -25,6 +24,7 @@ from fleetupgrade.errors import (
     TLSVerificationError,
     VCenterUnreachable,
 )
+from fleetupgrade.retry_policy import RetryPolicy
 from fleetupgrade.vcenter.errors_map import parse_error_answer
 from fleetupgrade.vcenter.transport import RETRY_STATUSES, Response, Transport
 
@@ -36,17 +36,6 @@ _log = structlog.get_logger()
 stamina.instrumentation.set_on_retry_hooks([])
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Bounds of the retries of one safe request (waits in seconds)."""
-
-    attempts: int = 5
-    total_timeout: float = 120.0
-    wait_initial: float = 0.5
-    wait_max: float = 10.0
-    wait_jitter: float = 1.0
 
 
 class TransientAnswer(Exception):

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from fleetupgrade.notify import DeliveryPolicy
+from fleetupgrade.retry_policy import RetryPolicy
 from tests.notify.receiver import Receiver, running_receiver
 
 # Real retries, tiny waits: a whole retry sequence takes a few hundredths of a second.
-FAST = DeliveryPolicy(
+FAST = RetryPolicy(
     attempts=4,
     attempt_timeout=2.0,
     total_timeout=5.0,

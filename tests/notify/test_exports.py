@@ -11,7 +11,7 @@ def test_exported_names_resolve_and_are_listed() -> None:
         [
             "DEFAULT_EVENTS",
             "EVENTS",
-            "DeliveryPolicy",
+            "DELIVERY_POLICY",
             "NotificationResult",
             "Notifier",
             "NotifyTarget",

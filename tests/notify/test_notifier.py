@@ -15,8 +15,8 @@ from structlog.testing import capture_logs
 
 from fleetupgrade.logs import redact_text
 from fleetupgrade.notify import (
+    DELIVERY_POLICY,
     EVENTS,
-    DeliveryPolicy,
     NotificationResult,
     Notifier,
     NotifyTarget,
@@ -154,7 +154,7 @@ async def test_hanging_receiver_delays_exit_by_the_drain_bound_only(receiver: Re
     """A receiver that never answers costs the exit at most drain_timeout; the event is dropped."""
     receiver.hang = True
     results: list[NotificationResult] = []
-    slow = DeliveryPolicy(attempt_timeout=30.0, total_timeout=60.0)
+    slow = replace(DELIVERY_POLICY, attempt_timeout=30.0, total_timeout=60.0)
     async with _notifier(receiver, results, policy=slow, drain_timeout=0.5) as notifier:
         notifier.emit("run_finished", result="succeeded", summary="done")
         notifier.emit("run_stopped", summary="never sent")
@@ -189,7 +189,7 @@ async def test_down_receiver_with_long_backoff_is_abandoned_at_the_drain_bound(
 ) -> None:
     """Backoff waits longer than the drain time do not hold the exit up."""
     results: list[NotificationResult] = []
-    patient = DeliveryPolicy(wait_initial=30.0, wait_max=30.0, total_timeout=120.0)
+    patient = replace(DELIVERY_POLICY, wait_initial=30.0, wait_max=30.0, total_timeout=120.0)
     async with running_receiver(tmp_path) as down:
         await down.go_down()
         async with _notifier(down, results, policy=patient, drain_timeout=0.5) as notifier:
@@ -204,7 +204,7 @@ async def test_total_time_per_delivery_cuts_an_attempt_in_flight(receiver: Recei
     """A delivery gives up when its total time is spent, even in the middle of an attempt."""
     receiver.hang = True
     results: list[NotificationResult] = []
-    policy = DeliveryPolicy(attempt_timeout=30.0, total_timeout=0.3)
+    policy = replace(DELIVERY_POLICY, attempt_timeout=30.0, total_timeout=0.3)
     async with _notifier(receiver, results, policy=policy, drain_timeout=10.0) as notifier:
         notifier.emit("wave_halted", wave="canary", summary="halted")
     assert [(r.status, r.attempts) for r in results] == [("failed", 1)]

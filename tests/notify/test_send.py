@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 import yarl
 
-from fleetupgrade.notify import DeliveryPolicy
+from fleetupgrade.notify import DELIVERY_POLICY
 from fleetupgrade.notify.send import _proxy_for, _retry_after
 
 
 @pytest.mark.parametrize(("retry", "low", "high"), [(1, 0.5, 1.0), (2, 1.0, 1.5), (9, 5.0, 5.5)])
 def test_backoff_doubles_up_to_its_cap_plus_jitter(retry: int, low: float, high: float) -> None:
     """Waits double from wait_initial, stop growing at wait_max, plus up to wait_jitter."""
-    assert low <= DeliveryPolicy().backoff(retry) <= high
+    assert low <= DELIVERY_POLICY.backoff(retry) <= high
 
 
 @pytest.mark.parametrize(
