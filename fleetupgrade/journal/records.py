@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from fleetupgrade.outcomes import Message, Outcome, WaveStatus
+from fleetupgrade.report.model import VCenterReport
 
 __all__ = [
     "ControlRecord",
@@ -88,19 +89,6 @@ class WaveRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class VCenterRecord:
-    """Request counters of one vCenter, for the report (cumulative over resumes)."""
-
-    name: str
-    url: str
-    requests: int = 0
-    retries: int = 0
-    errors: int = 0
-    paced_waits: int = 0
-    breaker_opens: int = 0
-
-
-@dataclass(frozen=True, slots=True)
 class ControlRecord:
     """An operator's command to a running run (approve, reject, pause, continue, abort)."""
 
@@ -132,3 +120,8 @@ class NotificationRecord:
     event: str
     status: str
     attempts: int
+
+
+VCenterRecord = VCenterReport
+"""Request counters of one vCenter (cumulative over resumes): the journal stores them in
+the report's own model, which shows them as they are."""

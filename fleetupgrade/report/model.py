@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, PlainSerializer
+from pydantic.dataclasses import dataclass
 from pydantic.json_schema import WithJsonSchema
 
 from fleetupgrade.outcomes import Outcome, RunResult, WaveStatus
@@ -119,7 +120,10 @@ class WaveReport(_Model):
     supervisors: list[SupervisorReport] = []
 
 
-class VCenterReport(_Model):
+# The journal keeps these counters in this very model (cumulative over resumes), so it is
+# a dataclass: the engine builds it positionally from a client's counters.
+@dataclass(frozen=True, slots=True, config=ConfigDict(extra="forbid"))
+class VCenterReport:
     """Traffic with one vCenter over the run.
 
     ``paced_waits`` counts requests that waited for the per-vCenter rate limit,
