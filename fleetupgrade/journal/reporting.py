@@ -6,32 +6,34 @@ at the end, after a signal, and again on resume, and always says what the journa
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, TypeVar, get_args
+
+from pydantic import BaseModel
 
 from fleetupgrade.decide.gates import Decision as GateDecision
 from fleetupgrade.journal.records import SupervisorRecord
 from fleetupgrade.journal.views import RunView
 from fleetupgrade.outcomes import RunResult, WaveStatus
 from fleetupgrade.report.model import (
-    Culprit,
     Decision,
     HistoryEntry,
     HistoryEvent,
     NotificationReport,
     PlanRef,
     Report,
-    ReportMessage,
     SupervisorReport,
     ThresholdRef,
-    VCenterReport,
     WaveReport,
     compute_totals,
 )
 
 __all__ = ["build_report"]
+
+M = TypeVar("M", bound=BaseModel)
 
 _HISTORY = {
     "pause": "paused",
@@ -41,6 +43,30 @@ _HISTORY = {
     "reject": "rejected",
 }
 _KNOWN_EVENTS = frozenset(get_args(HistoryEvent))
+
+
+def _from_record(model: type[M], record: Any, **given: Any) -> M:
+    """A report model built from a journal record, so no mapping lists their fields twice.
+
+    The fields both name are copied as they are (nested records too, read by attribute);
+    ``given`` supplies the ones whose meaning differs.
+    """
+    shared = _shared_fields(model, type(record))
+    values = {name: getattr(record, name) for name in shared if name not in given}
+    return model.model_validate({**values, **given}, from_attributes=True)
+
+
+_SHARED: dict[tuple[type[BaseModel], type[Any]], tuple[str, ...]] = {}
+
+
+def _shared_fields(model: type[BaseModel], record: type[Any]) -> tuple[str, ...]:
+    """The fields a report model and a record dataclass both have, in the model's order."""
+    shared = _SHARED.get((model, record))
+    if shared is None:
+        names = {f.name for f in fields(record)}
+        shared = tuple(name for name in model.model_fields if name in names)
+        _SHARED[(model, record)] = shared
+    return shared
 
 
 def _number(text: str) -> int | float:
@@ -65,20 +91,12 @@ def _supervisor(row: SupervisorRecord) -> SupervisorReport:
     health_wait = None
     if row.job_ended_at is not None and row.finished_at is not None:
         health_wait = round((row.finished_at - row.job_ended_at).total_seconds(), 3)
-    return SupervisorReport(
-        vcenter=row.vcenter,
+    return _from_record(
+        SupervisorReport,
+        row,
         id=row.id or row.ref_id,
         name=row.name or row.ref_name,
-        from_version=row.from_version,
-        to_version=row.to_version,
-        outcome=row.outcome,
-        reason=row.reason,
-        task_id=row.task_id,
-        started_at=row.started_at,
-        finished_at=row.finished_at,
         health_wait_seconds=health_wait,
-        control_plane_nodes=row.control_plane_nodes,
-        messages=[ReportMessage(severity=m.severity, id=m.id, text=m.text) for m in row.messages],
     )
 
 
@@ -88,18 +106,14 @@ def _decision(d: GateDecision) -> Decision:
         if d.verdict in ("halt", "continue", "rejected", "refused", "approved")
         else "continue"
     )
-    return Decision(
-        at=d.at,
-        wave=d.wave,
+    return _from_record(
+        Decision,
+        d,
         rule=d.rule
         if d.reason is None or d.verdict in ("halt", "continue")
         else f"{d.rule}: {d.reason}",
-        errors=d.errors,
-        failures=d.failures,
-        size=d.size,
         limit=_number(d.limit),
         verdict=verdict,
-        culprits=[Culprit(supervisor=c.supervisor, ids=list(c.ids)) for c in d.culprits],
     )
 
 
@@ -119,15 +133,14 @@ def build_report(
         counts = wave.counts
         record = wave.record
         waves.append(
-            WaveReport(
-                name=record.name,
+            _from_record(
+                WaveReport,
+                record,
                 status=record.status or WaveStatus.NOT_STARTED,
                 threshold=_threshold(record.threshold_kind, record.threshold_limit),
                 failure_threshold=_threshold(record.failure_kind, record.failure_limit),
                 precheck_errors=counts.precheck_errors,
                 upgrade_failures=counts.failures,
-                started_at=record.started_at,
-                finished_at=record.finished_at,
                 supervisors=[_supervisor(r) for r in wave.supervisors],
             )
         )
@@ -135,7 +148,7 @@ def build_report(
     for h in view.history:
         event = _HISTORY.get(h.event, h.event)
         if event in _KNOWN_EVENTS:
-            history.append(HistoryEntry(at=h.at, event=event, by=h.by, reason=h.reason))
+            history.append(_from_record(HistoryEntry, h, event=event))
     return Report(
         run_id=meta["run_id"],
         plan=PlanRef(name=plan_name, path=str(plan_path), sha256=meta["plan_sha256"]),
@@ -151,25 +164,13 @@ def build_report(
         exit_code=exit_code,
         totals=compute_totals(waves),
         waves=waves,
-        vcenters=[
-            VCenterReport(
-                name=v.name,
-                url=v.url,
-                requests=v.requests,
-                retries=v.retries,
-                errors=v.errors,
-                paced_waits=v.paced_waits,
-                breaker_opens=v.breaker_opens,
-            )
-            for v in view.vcenters
-        ],
+        vcenters=list(view.vcenters),
         decisions=[_decision(d) for d in view.decisions],
         history=history,
         notifications=[
-            NotificationReport(
-                at=n.at,
-                target=n.target,
-                event=n.event,
+            _from_record(
+                NotificationReport,
+                n,
                 status=_notification_status(n.status),
                 attempts=max(1, n.attempts),
             )
