@@ -10,7 +10,7 @@ one handler that only moves bytes; the operations live in :mod:`fleetupgrade.sim
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Mapping, Set
+from collections.abc import Awaitable, Callable, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,6 @@ from aiohttp import web
 
 from fleetupgrade.sim.fleet import Fleet
 from fleetupgrade.sim.inputs import RawInput
-from fleetupgrade.sim.sessions import Session
 from fleetupgrade.sim.vcenter import VCenterSim
 from fleetupgrade.sim.wire import ApiError, Message
 
@@ -156,27 +155,20 @@ def _check_action(request: web.Request, allowed: Set[str | None]) -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
-    """What an authenticated operation is called with: vCenter, session, path, input."""
-
-    vc: VCenterSim
-    session: Session
-    params: Mapping[str, str]
-    raw: RawInput
-
-
-@dataclass(frozen=True, slots=True)
 class Route:
-    """One authenticated ``/api`` operation: where it listens and how it is answered.
+    """One authenticated ``/api`` operation: where it listens, how it is called and answered.
 
-    ``actions`` are the ``?action=`` values it accepts (``None``: none given); ``status``
-    is that of a success, 204 meaning a void operation answered without a body.
+    ``operation`` is a :class:`VCenterSim` method; it gets the caller's session first when
+    ``as_user`` (it acts for the user, or on their session), then the path's parameters in
+    order, then the request's input. ``actions`` are the ``?action=`` values it accepts
+    (``None``: none given); ``status`` is that of a success, 204 a void answer without body.
     """
 
     method: str
     path: str
-    operation: Callable[[Call], object]
+    operation: Callable[..., object]
     actions: frozenset[str | None] = frozenset({None})
+    as_user: bool = False
     status: int = 200
 
 
@@ -187,7 +179,8 @@ def serve(route: Route) -> Handler:
         _check_action(request, route.actions)
         vc = request[VCENTER]
         session = vc.authenticate(request.headers.get(SESSION_HEADER))
-        result = route.operation(Call(vc, session, request.match_info, await _raw(request)))
+        user = (session,) if route.as_user else ()
+        result = route.operation(vc, *user, *request.match_info.values(), await _raw(request))
         return no_content() if route.status == 204 else json_response(result, route.status)
 
     return handle
@@ -204,62 +197,43 @@ async def session_create(request: web.Request) -> web.Response:
 #: Every operation but login, in registration order (routes of one path stay together).
 ROUTES: tuple[Route, ...] = (
     # sessions
-    Route("GET", "/api/session", lambda c: c.vc.session_info(c.session, c.raw)),
-    Route("DELETE", "/api/session", lambda c: c.vc.logout(c.session, c.raw), status=204),
+    Route("GET", "/api/session", VCenterSim.session_info, as_user=True),
+    Route("DELETE", "/api/session", VCenterSim.logout, as_user=True, status=204),
     # inventory and upgrades
-    Route("GET", f"{_NS}/supervisors/summaries", lambda c: c.vc.summaries(c.raw)),
-    Route(
-        "GET",
-        f"{_NS}/supervisors/{{supervisor}}/summary",
-        lambda c: c.vc.summary(c.params["supervisor"], c.raw),
-    ),
-    Route("GET", f"{_NS}/clusters", lambda c: c.vc.clusters(c.raw)),
-    Route("GET", f"{_SW}/upgrades", lambda c: c.vc.upgrades_list(c.raw)),
-    Route(
-        "GET",
-        f"{_SW}/upgrades/{{supervisor}}",
-        lambda c: c.vc.upgrades_get(c.params["supervisor"], c.raw),
-    ),
-    Route(
-        "POST",
-        JOBS_ROUTE,
-        lambda c: c.vc.create_job(c.session, c.params["supervisor"], c.raw),
-        status=201,
-    ),
-    Route("GET", f"{_SW}/versions", lambda c: c.vc.versions_list(c.raw)),
-    Route(
-        "GET",
-        f"{_SW}/versions/{{version}}",
-        lambda c: c.vc.version_get(c.params["version"], c.raw),
-    ),
+    Route("GET", f"{_NS}/supervisors/summaries", VCenterSim.summaries),
+    Route("GET", f"{_NS}/supervisors/{{supervisor}}/summary", VCenterSim.summary),
+    Route("GET", f"{_NS}/clusters", VCenterSim.clusters),
+    Route("GET", f"{_SW}/upgrades", VCenterSim.upgrades_list),
+    Route("GET", f"{_SW}/upgrades/{{supervisor}}", VCenterSim.upgrades_get),
+    Route("POST", JOBS_ROUTE, VCenterSim.create_job, as_user=True, status=201),
+    Route("GET", f"{_SW}/versions", VCenterSim.versions_list),
+    Route("GET", f"{_SW}/versions/{{version}}", VCenterSim.version_get),
     Route(
         "POST",
         f"{_SW}/versions/{{version}}",
-        lambda c: c.vc.check_compatibility(c.params["version"], c.raw),
+        VCenterSim.check_compatibility,
         actions=frozenset({"check-compatibility"}),
     ),
     Route(
         "POST",
         f"{_SW}/{{supervisor}}/prechecks",
-        lambda c: c.vc.prechecks_run(c.session, c.params["supervisor"], c.raw),
+        VCenterSim.prechecks_run,
         actions=frozenset({"run"}),
+        as_user=True,
         status=204,
     ),
-    Route(
-        "GET",
-        f"{_SW}/{{supervisor}}/prechecks",
-        lambda c: c.vc.prechecks_get(c.params["supervisor"], c.raw),
-    ),
+    Route("GET", f"{_SW}/{{supervisor}}/prechecks", VCenterSim.prechecks_get),
     # cis tasks: list as ``GET`` (SDK) or ``POST ?action=list``; cancel with or without
     # ``?action=cancel`` (the SDK omits it)
-    Route("GET", "/api/cis/tasks", lambda c: c.vc.tasks_list(c.raw)),
-    Route("POST", "/api/cis/tasks", lambda c: c.vc.tasks_list(c.raw), actions=frozenset({"list"})),
-    Route("GET", "/api/cis/tasks/{task}", lambda c: c.vc.task_get(c.params["task"], c.raw)),
+    Route("GET", "/api/cis/tasks", VCenterSim.tasks_list),
+    Route("POST", "/api/cis/tasks", VCenterSim.tasks_list, actions=frozenset({"list"})),
+    Route("GET", "/api/cis/tasks/{task}", VCenterSim.task_get),
     Route(
         "POST",
         "/api/cis/tasks/{task}",
-        lambda c: c.vc.task_cancel(c.session, c.params["task"], c.raw),
+        VCenterSim.task_cancel,
         actions=frozenset({None, "cancel"}),
+        as_user=True,
         status=204,
     ),
 )
