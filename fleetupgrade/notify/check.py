@@ -27,7 +27,7 @@ from fleetupgrade.notify.send import (
     open_http,
     post_once,
 )
-from fleetupgrade.notify.target import NotifyTarget
+from fleetupgrade.notify.target import NotifyTarget, RunInfo
 from fleetupgrade.retry_policy import RetryPolicy
 from fleetupgrade.timefmt import utcnow
 
@@ -61,15 +61,8 @@ async def notify_test(
     register_target_secrets(targets)
     context = make_tls_context(ca_file)
     bounds = policy or DELIVERY_POLICY
-    data = EventData(
-        event="test",
-        at=utcnow(),
-        run_id=None,
-        plan=plan,
-        simulated=False,
-        report=None,
-        summary=f"test notification from fleetupgrade {__version__}; this target is reachable",
-    )
+    summary = f"test notification from fleetupgrade {__version__}; this target is reachable"
+    data = EventData("test", utcnow(), RunInfo(run_id=None, plan=plan), {"summary": summary})
     answers: list[AttemptResult | None] = [None] * len(targets)
 
     async def send(index: int, target: NotifyTarget) -> None:

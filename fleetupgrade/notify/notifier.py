@@ -19,16 +19,17 @@ notification's fate (``delivered``, ``failed``, ``dropped``) is handed to ``on_r
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
+from typing import Literal, Unpack
 
 import aiohttp
 import anyio
 import structlog
 from anyio.abc import TaskGroup
 
+from fleetupgrade.emit import EventFields
 from fleetupgrade.logs import register_secret
 from fleetupgrade.notify.payload import Delivery, EventData, build_delivery
 from fleetupgrade.notify.send import (
@@ -164,38 +165,18 @@ class Notifier:
                 await self._http.close()
             self._abandon_pending()
 
-    def emit(
-        self,
-        event: str,
-        *,
-        wave: str | None = None,
-        result: str | None = None,
-        counts: Mapping[str, int] | None = None,
-        summary: str,
-    ) -> None:
+    def emit(self, event: str, **fields: Unpack[EventFields]) -> None:
         """Queue ``event`` for every target subscribed to it; never waits, never fails.
 
-        Raises ``ValueError`` for an event name outside :data:`EVENTS` (a bug, not a
-        delivery problem).
+        Serves as the run's :class:`~fleetupgrade.emit.Emit`. Raises ``ValueError`` for an
+        event name outside :data:`EVENTS` (a bug, not a delivery problem).
         """
         if event not in EVENTS:
             raise ValueError(f"unknown notification event {event!r}")
         chosen = [i for i, target in enumerate(self._targets) if event in target.events]
         if not chosen:
             return
-        report = self._run.report_path
-        data = EventData(
-            event=event,
-            at=utcnow(),
-            run_id=self._run.run_id,
-            plan=self._run.plan,
-            simulated=self._run.simulated,
-            report=str(report) if report is not None else None,
-            summary=summary,
-            wave=wave,
-            result=result,
-            counts=dict(counts) if counts is not None else None,
-        )
+        data = EventData(event, utcnow(), self._run, fields)
         for index in chosen:
             delivery = build_delivery(self._targets[index], data)
             if self._state != "open":

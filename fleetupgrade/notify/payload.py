@@ -29,7 +29,8 @@ from datetime import datetime
 from typing import Any
 
 from fleetupgrade import __version__
-from fleetupgrade.notify.target import NotifyTarget
+from fleetupgrade.emit import EventFields
+from fleetupgrade.notify.target import NotifyTarget, RunInfo
 from fleetupgrade.timefmt import format_instant
 
 __all__ = ["Delivery", "EventData", "build_delivery", "sign", "slack_text"]
@@ -42,18 +43,12 @@ DELIVERY_HEADER = "X-Fleetupgrade-Delivery"
 
 @dataclass(frozen=True, slots=True)
 class EventData:
-    """One emitted event, the same for every target it goes to."""
+    """One emitted event of one run, the same for every target it goes to."""
 
     event: str
     at: datetime
-    run_id: str | None
-    plan: str
-    simulated: bool
-    report: str | None
-    summary: str
-    wave: str | None = None
-    result: str | None = None
-    counts: Mapping[str, int] | None = None
+    run: RunInfo
+    fields: EventFields
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,22 +78,23 @@ def _slack_escape(text: str) -> str:
 
 def slack_text(data: EventData) -> str:
     """One plain-text line: ``[SIMULATED] plan q4: wave canary halted — … (run <id>)``."""
-    prefix = "[SIMULATED] " if data.simulated else ""
-    run = f" (run {data.run_id})" if data.run_id else ""
-    return _slack_escape(_one_line(f"{prefix}plan {data.plan}: {data.summary}{run}"))
+    prefix = "[SIMULATED] " if data.run.simulated else ""
+    run = f" (run {data.run.run_id})" if data.run.run_id else ""
+    return _slack_escape(_one_line(f"{prefix}plan {data.run.plan}: {data.fields['summary']}{run}"))
 
 
 def _json_body(data: EventData, delivery_id: str) -> dict[str, Any]:
+    report, counts = data.run.report_path, data.fields.get("counts")
     return {
         "event": data.event,
-        "run_id": data.run_id,
-        "plan": data.plan,
-        "wave": data.wave,
-        "result": data.result,
-        "counts": dict(data.counts) if data.counts is not None else None,
-        "simulated": data.simulated,
-        "report": data.report,
-        "summary": data.summary,
+        "run_id": data.run.run_id,
+        "plan": data.run.plan,
+        "wave": data.fields.get("wave"),
+        "result": data.fields.get("result"),
+        "counts": dict(counts) if counts is not None else None,
+        "simulated": data.run.simulated,
+        "report": str(report) if report is not None else None,
+        "summary": data.fields["summary"],
         "delivery_id": delivery_id,
         "at": format_instant(data.at),
     }

@@ -108,9 +108,12 @@ class NotifyTarget:
 
 @dataclass(frozen=True, slots=True)
 class RunInfo:
-    """What every notification of one run carries besides its own event."""
+    """What every notification of one run carries besides its own event.
 
-    run_id: str
+    ``run_id`` is None for ``notify-test``, which is no run.
+    """
+
+    run_id: str | None
     plan: str
     simulated: bool = False
     report_path: Path | str | None = None

@@ -6,12 +6,13 @@ import hashlib
 import hmac
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fleetupgrade import __version__
-from fleetupgrade.notify import NotifyTarget, sign
+from fleetupgrade.notify import NotifyTarget, RunInfo, sign
 from fleetupgrade.notify.payload import EventData, build_delivery
 
 AT = datetime(2026, 12, 5, 22, 0, 1, 234000, tzinfo=UTC)
@@ -30,21 +31,23 @@ JSON_KEYS = [
 ]
 
 
-def _data(**changes: object) -> EventData:
-    values: dict[str, object] = {
-        "event": "wave_halted",
-        "at": AT,
-        "run_id": "20261205T220000Z-q4-3f9a",
-        "plan": "q4",
-        "simulated": True,
-        "report": "runs/20261205T220000Z-q4-3f9a/report.md",
+RUN = RunInfo(
+    run_id="20261205T220000Z-q4-3f9a",
+    plan="q4",
+    simulated=True,
+    report_path="runs/20261205T220000Z-q4-3f9a/report.md",
+)
+
+
+def _data(run: RunInfo = RUN, **changes: object) -> EventData:
+    fields: dict[str, object] = {
         "summary": "wave canary halted — 2 precheck errors > limit 0",
         "wave": "canary",
         "result": None,
         "counts": {"precheck_error": 2, "not_started": 3},
     }
-    values.update(changes)
-    return EventData(**values)  # type: ignore[arg-type]
+    fields.update(changes)
+    return EventData("wave_halted", AT, run, fields)  # type: ignore[arg-type]
 
 
 def test_json_body_has_the_fixed_keys_in_order_with_nulls() -> None:
@@ -95,7 +98,9 @@ def test_slack_body_is_one_plain_text_line() -> None:
 def test_slack_text_of_a_real_run_has_no_simulated_prefix() -> None:
     """Only simulated runs are marked [SIMULATED]."""
     target = NotifyTarget(name="t", url="https://h.example/x", format="slack")
-    body = json.loads(build_delivery(target, _data(simulated=False, summary="run finished")).body)
+    body = json.loads(
+        build_delivery(target, _data(replace(RUN, simulated=False), summary="run finished")).body
+    )
     assert body["text"] == "plan q4: run finished (run 20261205T220000Z-q4-3f9a)"
 
 
