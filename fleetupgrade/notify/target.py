@@ -13,7 +13,6 @@ whoever reads the wire which Supervisors are being upgraded and when.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Literal
 import yarl
 
 from fleetupgrade.errors import FleetUpgradeError
+from fleetupgrade.hosts import is_loopback_host
 from fleetupgrade.outcomes import DEFAULT_NOTIFY_EVENTS, NOTIFY_EVENTS
 
 __all__ = [
@@ -47,17 +47,6 @@ Status = Literal["delivered", "failed", "dropped"]
 
 class NotifyTargetError(FleetUpgradeError):
     """A notification target cannot be used (its URL is refused); names the target only."""
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost``, ``127.0.0.0/8`` and ``::1`` (the only hosts plain http may reach)."""
-    name = host.strip("[]").lower()
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def url_problem(url: str) -> str | None:
