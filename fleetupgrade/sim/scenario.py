@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -70,6 +71,31 @@ Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 Severity = Literal["INFO", "WARNING", "ERROR"]
 Identifier = Annotated[str, Field(pattern=ID_PATTERN, max_length=200)]
 Health = Literal["RUNNING", "CONFIGURING", "ERROR"]
+
+
+def _unique(key: str, what: str) -> AfterValidator:
+    """A list field whose items all differ in ``key`` (a repeated one is a typo)."""
+
+    def check(items: list[Any], info: ValidationInfo) -> list[Any]:
+        first: dict[str, int] = {}
+        for index, item in enumerate(items):
+            value = getattr(item, key)
+            if value in first:
+                raise PydanticCustomError(
+                    "duplicate",
+                    "duplicate {what} '{value}' ({where}[{first}] and {where}[{index}])",
+                    {
+                        "what": what,
+                        "value": value,
+                        "where": info.field_name,
+                        "first": first[value],
+                        "index": index,
+                    },
+                )
+            first[value] = index
+        return items
+
+    return AfterValidator(check)
 
 
 class _Model(BaseModel):
@@ -182,14 +208,9 @@ class VCenterSpec(_Model):
 
     name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=100)]
     faults: Faults = Field(default_factory=Faults)
-    supervisors: list[SupervisorSpec] = Field(default_factory=list)
-
-    @field_validator("supervisors")
-    @classmethod
-    def _unique_ids(cls, value: list[SupervisorSpec]) -> list[SupervisorSpec]:
-        """Supervisor ids are unique within a vCenter."""
-        _reject_duplicates([s.id for s in value], "Supervisor id", "supervisors")
-        return value
+    supervisors: Annotated[list[SupervisorSpec], _unique("id", "Supervisor id")] = Field(
+        default_factory=list
+    )
 
 
 class Generate(_Model):
@@ -238,23 +259,14 @@ class Scenario(_Model):
     """A whole scenario file: ``[sim]``, ``[[users]]``, ``[[vcenters]]`` and ``[generate]``."""
 
     sim: SimSettings = Field(default_factory=SimSettings)
-    users: Annotated[list[User], Field(min_length=1)] = Field(default_factory=_default_users)
-    vcenters: list[VCenterSpec] = Field(default_factory=list)
+    users: Annotated[list[User], Field(min_length=1), _unique("username", "username")] = Field(
+        default_factory=_default_users
+    )
+    #: Names of vCenters are unique: they key faults, stats and plans.
+    vcenters: Annotated[list[VCenterSpec], _unique("name", "vCenter name")] = Field(
+        default_factory=list
+    )
     generate: Generate | None = None
-
-    @field_validator("users")
-    @classmethod
-    def _unique_users(cls, value: list[User]) -> list[User]:
-        """Each username appears once."""
-        _reject_duplicates([u.username for u in value], "username", "users")
-        return value
-
-    @field_validator("vcenters")
-    @classmethod
-    def _unique_vcenters(cls, value: list[VCenterSpec]) -> list[VCenterSpec]:
-        """Names of vCenters are unique (they key faults, stats and plans)."""
-        _reject_duplicates([v.name for v in value], "vCenter name", "vcenters")
-        return value
 
     @field_validator("generate")
     @classmethod
@@ -284,24 +296,6 @@ def generated_vcenter_names(count: int) -> list[str]:
     """Names of generated vCenters, ``gen-vc-0001``… (4 digits, more when needed)."""
     width = max(4, len(str(count)))
     return [f"gen-vc-{i:0{width}d}" for i in range(1, count + 1)]
-
-
-def _reject_duplicates(values: list[str], what: str, where: str) -> None:
-    first: dict[str, int] = {}
-    for index, value in enumerate(values):
-        if value in first:
-            raise PydanticCustomError(
-                "duplicate",
-                "duplicate {what} '{value}' ({where}[{first}] and {where}[{index}])",
-                {
-                    "what": what,
-                    "value": value,
-                    "where": where,
-                    "first": first[value],
-                    "index": index,
-                },
-            )
-        first[value] = index
 
 
 _TYPE_TAG = re.compile(r"[^A-Za-z0-9_]")
