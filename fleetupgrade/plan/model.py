@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -58,6 +58,9 @@ __all__ = [
     "Wave",
     "Window",
 ]
+
+
+_T = TypeVar("_T")
 
 
 class _Model(BaseModel):
@@ -151,6 +154,11 @@ class NotifyConfig(_Model):
     secret_env: EnvName | None = None
 
 
+def _own_or(own: _T | None, default: _T) -> _T:
+    """A wave's, Supervisor's or vCenter's own setting, else the plan's default."""
+    return own if own is not None else default
+
+
 def _percent(value: float) -> Fraction:
     return Fraction(str(value))  # the decimal the TOML text held, exactly
 
@@ -224,13 +232,14 @@ class Plan(_Model):
 
     def max_concurrent_for(self, vcenter: str) -> int:
         """How many jobs may be in flight on this vCenter."""
-        own = self.vcenter(vcenter).max_concurrent
-        return own if own is not None else self.defaults.max_concurrent_per_vcenter
+        return _own_or(
+            self.vcenter(vcenter).max_concurrent, self.defaults.max_concurrent_per_vcenter
+        )
 
     def requests_per_second_for(self, vcenter: str) -> float:
         """The request pacing for this vCenter (its own, else the default)."""
         own = self.vcenter(vcenter).max_requests_per_second
-        return float(own if own is not None else self.defaults.max_requests_per_second)
+        return float(_own_or(own, self.defaults.max_requests_per_second))
 
     def desired_version_for(self, ref: SupervisorRef) -> str:
         """The version this Supervisor is upgraded to (validated to exist)."""
@@ -241,9 +250,7 @@ class Plan(_Model):
 
     def ignore_warnings_for(self, ref: SupervisorRef) -> bool:
         """Whether precheck WARNINGs let this Supervisor's upgrade proceed."""
-        if ref.ignore_precheck_warnings is not None:
-            return ref.ignore_precheck_warnings
-        return self.defaults.ignore_precheck_warnings
+        return _own_or(ref.ignore_precheck_warnings, self.defaults.ignore_precheck_warnings)
 
     def threshold_for(self, wave: Wave) -> Threshold:
         """The wave's precheck gate (its own limit, or the default count)."""
@@ -265,15 +272,11 @@ class Plan(_Model):
 
     def requires_approval(self, wave: Wave) -> bool:
         """Whether the wave waits for ``fleetupgrade approve`` before it starts."""
-        if wave.require_approval is not None:
-            return wave.require_approval
-        return self.defaults.require_approval
+        return _own_or(wave.require_approval, self.defaults.require_approval)
 
     def health_timeout_for(self, wave: Wave) -> timedelta:
         """How long to wait for a healthy Supervisor after its job (0: do not wait)."""
-        if wave.health_timeout is not None:
-            return wave.health_timeout
-        return self.defaults.health_timeout
+        return _own_or(wave.health_timeout, self.defaults.health_timeout)
 
     def expected_duration(self, control_plane_nodes: int) -> timedelta | None:
         """The planned duration of one upgrade, for window-fit admission (None: unknown)."""
