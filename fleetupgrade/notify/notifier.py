@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Literal, Unpack
 
 import aiohttp
@@ -29,6 +28,7 @@ import anyio
 import structlog
 from anyio.abc import TaskGroup
 
+from fleetupgrade.async_resource import AsyncResource
 from fleetupgrade.emit import EventFields
 from fleetupgrade.logs import register_secret
 from fleetupgrade.notify.payload import Delivery, EventData, build_delivery
@@ -76,7 +76,7 @@ class _Lane:
         self.progress = Progress()
 
 
-class Notifier:
+class Notifier(AsyncResource):
     """Delivers a run's events to its webhook targets; see the module docstring.
 
     Construction checks everything that could be wrong with the configuration (each
@@ -122,7 +122,7 @@ class Notifier:
         names = ", ".join(target.name for target in self._targets)
         return f"<Notifier {self._state} [{names}]>"
 
-    async def __aenter__(self) -> Notifier:
+    async def _open(self) -> None:
         if self._state != "new":
             raise RuntimeError("a Notifier is entered once")
         self._lanes = [_Lane(target) for target in self._targets]
@@ -136,22 +136,15 @@ class Notifier:
             self._idle.set()
         for lane in self._lanes:
             self._tg.start_soon(self._work, lane, name=f"notify {lane.target.name}")
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _close(self, exc: BaseException | None) -> None:
         assert self._tg is not None
         assert self._http is not None
         assert self._idle is not None
         self._state = "closing"
         for lane in self._lanes:
             lane.wake.set()
-        cancelled = exc_type is not None and issubclass(exc_type, anyio.get_cancelled_exc_class())
-        if not cancelled:
+        if not isinstance(exc, anyio.get_cancelled_exc_class()):
             with anyio.move_on_after(self._drain_timeout):
                 await self._idle.wait()
         self._tg.cancel_scope.cancel()
