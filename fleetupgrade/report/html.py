@@ -16,13 +16,11 @@ from fleetupgrade.outcomes import WaveStatus
 from fleetupgrade.report._format import (
     HALT_LEAD,
     OUTCOME_COLOURS,
-    describe_culprits,
     describe_gates,
     describe_wave_times,
     halt_lines,
     human_seconds,
     human_span,
-    human_time,
     metadata_rows,
     one_line,
     outcome_key,
@@ -32,6 +30,7 @@ from fleetupgrade.report._format import (
     totals_rows,
 )
 from fleetupgrade.report._groups import SECTION_TITLES, group_messages
+from fleetupgrade.report._logs import Kind, log_tables
 from fleetupgrade.report.model import Report, WaveReport
 from fleetupgrade.report.timeline import render_timeline_svg
 
@@ -239,73 +238,28 @@ def _messages(report: Report) -> str:
     return "".join(parts) + "</section>"
 
 
-def _decisions(report: Report) -> str:
-    if not report.decisions:
-        return ""
-    rows = [
-        (
-            human_time(d.at),
-            _e(d.wave),
-            _e(d.rule),
-            str(d.errors),
-            str(d.failures),
-            str(d.size),
-            f"{d.limit:g}",
-            _badge(_VERDICT_BADGES[d.verdict], d.verdict),
-            _e(describe_culprits(d.culprits)),
+def _cell(kind: Kind, text: str) -> str:
+    if kind == "code":
+        return f'<span class="mono">{_e(text)}</span>'
+    if kind == "verdict":
+        return _badge(_VERDICT_BADGES[text], text)
+    if kind == "status":
+        return _badge("upgraded" if text == "delivered" else "failed", text)
+    return _e(text)
+
+
+def _logs(report: Report) -> str:
+    """One section per log with entries (decisions, history, notifications, vCenters)."""
+    sections = []
+    for log in log_tables(report):
+        kinds = [column.kind for column in log.columns]
+        table = _table(
+            tuple(column.header for column in log.columns),
+            [tuple(map(_cell, kinds, row)) for row in log.rows],
+            frozenset(i for i, kind in enumerate(kinds) if kind == "number"),
         )
-        for d in report.decisions
-    ]
-    headers = ("At", "Wave", "Rule", "Errors", "Failures", "Size", "Limit", "Verdict", "Culprits")
-    table = _table(headers, rows, frozenset({3, 4, 5, 6}))
-    return f'<section id="decisions"><h2>Decisions</h2>{table}</section>'
-
-
-def _history(report: Report) -> str:
-    if not report.history:
-        return ""
-    rows = [
-        (human_time(h.at), _e(h.event), _e(h.wave), _e(h.by), _e(h.reason)) for h in report.history
-    ]
-    table = _table(("At", "Event", "Wave", "By", "Reason"), rows, frozenset())
-    return f'<section id="history"><h2>History</h2>{table}</section>'
-
-
-def _notifications(report: Report) -> str:
-    if not report.notifications:
-        return ""
-    rows = [
-        (
-            human_time(n.at),
-            f'<span class="mono">{_e(n.target)}</span>',
-            _e(n.event),
-            _badge("upgraded" if n.status == "delivered" else "failed", n.status),
-            str(n.attempts),
-        )
-        for n in report.notifications
-    ]
-    table = _table(("At", "Target", "Event", "Status", "Attempts"), rows, frozenset({4}))
-    return f'<section id="notifications"><h2>Notifications</h2>{table}</section>'
-
-
-def _vcenters(report: Report) -> str:
-    if not report.vcenters:
-        return ""
-    rows = [
-        (
-            _e(vc.name),
-            f'<span class="mono">{_e(vc.url)}</span>',
-            str(vc.requests),
-            str(vc.retries),
-            str(vc.errors),
-            str(vc.paced_waits),
-            str(vc.breaker_opens),
-        )
-        for vc in report.vcenters
-    ]
-    headers = ("vCenter", "URL", "Requests", "Retries", "Errors", "Paced waits", "Breaker opens")
-    table = _table(headers, rows, frozenset({2, 3, 4, 5, 6}))
-    return f'<section id="vcenters"><h2>vCenters</h2>{table}</section>'
+        sections.append(f'<section id="{log.key}"><h2>{log.title}</h2>{table}</section>\n')
+    return "".join(sections)
 
 
 def render_html(report: Report) -> str:
@@ -332,12 +286,8 @@ def render_html(report: Report) -> str:
             f'<section id="waves"><h2>Waves</h2>{waves}</section>\n',
             _messages(report),
             "\n",
-            _decisions(report),
-            "\n",
-            _history(report),
-            _notifications(report),
-            _vcenters(report),
-            f'\n<footer class="muted"><p>report.json schema {report.schema_version}</p></footer>',
+            _logs(report),
+            f'<footer class="muted"><p>report.json schema {report.schema_version}</p></footer>',
             "\n</body>\n</html>\n",
         ]
     )

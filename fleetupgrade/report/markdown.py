@@ -16,12 +16,10 @@ from collections.abc import Sequence
 from fleetupgrade.outcomes import WaveStatus
 from fleetupgrade.report._format import (
     HALT_LEAD,
-    describe_culprits,
     describe_gates,
     describe_wave_times,
     halt_lines,
     has_details,
-    human_time,
     metadata_rows,
     outcome_key,
     short_task_id,
@@ -31,7 +29,8 @@ from fleetupgrade.report._format import (
 )
 from fleetupgrade.report._format import one_line as _one_line
 from fleetupgrade.report._groups import SECTION_TITLES, group_messages
-from fleetupgrade.report.model import Report, WaveReport
+from fleetupgrade.report._logs import Kind, log_tables
+from fleetupgrade.report.model import HALTING_VERDICTS, Report, WaveReport
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
 _NEEDS_ESCAPE = re.compile(r"[\\`*_\[\]|~&<>]")
@@ -115,55 +114,19 @@ def _messages(report: Report) -> list[str]:
     return lines
 
 
+def _cell(kind: Kind, text: str) -> str:
+    if kind == "verdict" and text in HALTING_VERDICTS:
+        return f"**{text}**"
+    return md(text)
+
+
 def _logs(report: Report) -> list[str]:
     lines: list[str] = []
-    if report.decisions:
-        lines += ["", "## Decisions", ""]
-        lines += _table(
-            ("At", "Wave", "Rule", "Errors", "Failures", "Size", "Limit", "Verdict", "Culprits"),
-            [
-                (
-                    human_time(d.at),
-                    md(d.wave),
-                    md(d.rule),
-                    str(d.errors),
-                    str(d.failures),
-                    str(d.size),
-                    f"{d.limit:g}",
-                    f"**{d.verdict}**" if d.verdict in ("halt", "rejected") else d.verdict,
-                    md(describe_culprits(d.culprits)),
-                )
-                for d in report.decisions
-            ],
-        )
-    if report.history:
-        lines += ["", "## History", ""]
-        lines += _table(
-            ("At", "Event", "Wave", "By", "Reason"),
-            [
-                (human_time(h.at), md(h.event), md(h.wave), md(h.by), md(h.reason))
-                for h in report.history
-            ],
-        )
-    if report.notifications:
-        lines += ["", "## Notifications", ""]
-        lines += _table(
-            ("At", "Target", "Event", "Status", "Attempts"),
-            [
-                (human_time(n.at), md(n.target), md(n.event), md(n.status), str(n.attempts))
-                for n in report.notifications
-            ],
-        )
-    if report.vcenters:
-        lines += ["", "## vCenters", ""]
-        lines += _table(
-            ("vCenter", "URL", "Requests", "Retries", "Errors", "Paced waits", "Breaker opens"),
-            [
-                (md(vc.name), md(vc.url), str(vc.requests), str(vc.retries), str(vc.errors),
-                 str(vc.paced_waits), str(vc.breaker_opens))
-                for vc in report.vcenters
-            ],
-        )  # fmt: skip
+    for table in log_tables(report):
+        kinds = [column.kind for column in table.columns]
+        rows = [tuple(map(_cell, kinds, row)) for row in table.rows]
+        lines += ["", f"## {table.title}", ""]
+        lines += _table([column.header for column in table.columns], rows)
     return lines
 
 

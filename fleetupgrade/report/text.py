@@ -25,12 +25,10 @@ from rich.text import Text
 from fleetupgrade.outcomes import WaveStatus
 from fleetupgrade.report._format import (
     HALT_LEAD,
-    describe_culprits,
     describe_gates,
     describe_wave_times,
     halt_lines,
     has_details,
-    human_time,
     metadata_rows,
     one_line,
     outcome_key,
@@ -40,6 +38,7 @@ from fleetupgrade.report._format import (
     totals_rows,
 )
 from fleetupgrade.report._groups import SECTION_TITLES, group_messages
+from fleetupgrade.report._logs import log_tables
 from fleetupgrade.report.model import Report, WaveReport
 
 WIDTH = 100
@@ -264,42 +263,17 @@ def _messages(doc: _Doc, report: Report) -> None:
 
 
 def _logs(doc: _Doc, report: Report) -> None:
-    rows: list[tuple[str, ...]]
-    if report.decisions:
-        rows = [
-            (human_time(d.at), one_line(d.wave), one_line(d.rule), str(d.errors),
-             str(d.failures), str(d.size), f"{d.limit:g}", str(d.verdict),
-             describe_culprits(d.culprits))
-            for d in report.decisions
-        ]  # fmt: skip
-        doc.heading("Decisions")
-        headers = ("At", "Wave", "Rule", "Err", "Fail", "Size", "Limit", "Verdict", "Culprits")
-        doc.table(headers, rows, keep=frozenset({2}))
-    if report.history:
-        rows = [
-            (human_time(h.at), str(h.event), one_line(h.wave), one_line(h.by), one_line(h.reason))
-            for h in report.history
-        ]
-        doc.heading("History")
-        doc.table(("At", "Event", "Wave", "By", "Reason"), rows, keep=frozenset({1}))
-    if report.notifications:
-        rows = [
-            (human_time(n.at), one_line(n.target), one_line(n.event), n.status, str(n.attempts))
-            for n in report.notifications
-        ]
-        doc.heading("Notifications")
-        doc.table(("At", "Target", "Event", "Status", "Attempts"), rows, numeric=1)
-    if report.vcenters:
-        rows = [
-            (one_line(vc.name), one_line(vc.url), str(vc.requests), str(vc.retries),
-             str(vc.errors), str(vc.paced_waits), str(vc.breaker_opens))
-            for vc in report.vcenters
-        ]  # fmt: skip
-        doc.heading("vCenters")
+    for table in log_tables(report):
+        kinds = [column.kind for column in table.columns]
+        numeric = 0  # the trailing count columns are right-aligned
+        while numeric < len(kinds) and kinds[-1 - numeric] == "number":
+            numeric += 1
+        doc.heading(table.title)
         doc.table(
-            ("vCenter", "URL", "Requests", "Retries", "Errors", "Paced", "Breaker"),
-            rows,
-            numeric=5,
+            [column.short_header for column in table.columns],
+            table.rows,
+            numeric=numeric,
+            keep=frozenset(i for i, kind in enumerate(kinds) if kind == "key"),
         )
 
 
