@@ -46,6 +46,16 @@ def _threshold(ref: ThresholdRef, gate: str) -> Threshold:
     return Threshold(ref.kind, limit, "precheck" if gate == "precheck" else "failure")
 
 
+def _halt(report: Report, wave: WaveReport, lead: str) -> list[str]:
+    """Why a halted wave halted (``lead: why``), and which Supervisors tipped the gate."""
+    decision = report.halting_decision(wave.name)
+    why = describe_decision(decision) if decision else "no decision was recorded"
+    lines = [f"{lead}: {why}"]
+    if decision is not None and decision.culprits:
+        lines.append(f"  tipped by {describe_culprits(decision.culprits)}")
+    return lines
+
+
 def _dry_run_wave(report: Report, wave: WaveReport) -> list[str]:
     """One dry-run wave: its gates' arithmetic, whether it would halt, whether it fits."""
     size = len(wave.supervisors)
@@ -55,11 +65,7 @@ def _dry_run_wave(report: Report, wave: WaveReport) -> list[str]:
         gates += f"; failure gate: {failure.halts_at(size)}"
     lines = [f"Wave {one_line(wave.name)}: {gates}"]
     if wave.status == WaveStatus.HALTED:
-        decision = report.halting_decision(wave.name)
-        why = describe_decision(decision) if decision else "no decision was recorded"
-        lines.append(f"  would halt: {why}")
-        if decision is not None and decision.culprits:
-            lines.append(f"  tipped by {describe_culprits(decision.culprits)}")
+        lines += _halt(report, wave, "  would halt")
     for decision in report.decisions:
         if decision.wave == wave.name and decision.rule.startswith(FIT_RULE):
             lines.append(f"  window: {one_line(decision.rule[len(FIT_RULE) + 2 :])}")
@@ -90,11 +96,7 @@ def render_summary(report: Report, run_dir: Path | None) -> str:
         if dry:
             lines += _dry_run_wave(report, wave)
         elif wave.status == WaveStatus.HALTED:
-            decision = report.halting_decision(wave.name)
-            why = describe_decision(decision) if decision else "no decision was recorded"
-            lines.append(f"Wave {one_line(wave.name)} halted: {why}")
-            if decision is not None and decision.culprits:
-                lines.append(f"  tipped by {describe_culprits(decision.culprits)}")
+            lines += _halt(report, wave, f"Wave {one_line(wave.name)} halted")
     why_stopped = stop_reason(report)
     if why_stopped is not None:
         lines.append(f"Stopped: {why_stopped}")
