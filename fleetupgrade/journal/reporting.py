@@ -27,6 +27,7 @@ from fleetupgrade.report.model import (
     Report,
     SupervisorReport,
     ThresholdRef,
+    Verdict,
     WaveReport,
     compute_totals,
 )
@@ -43,6 +44,7 @@ _HISTORY = {
     "reject": "rejected",
 }
 _KNOWN_EVENTS = frozenset(get_args(HistoryEvent))
+_KNOWN_VERDICTS = frozenset(get_args(Verdict))
 
 
 def _from_record(model: type[M], record: Any, **given: Any) -> M:
@@ -101,11 +103,6 @@ def _supervisor(row: SupervisorRecord) -> SupervisorReport:
 
 
 def _decision(d: GateDecision) -> Decision:
-    verdict = (
-        d.verdict
-        if d.verdict in ("halt", "continue", "rejected", "refused", "approved")
-        else "continue"
-    )
     return _from_record(
         Decision,
         d,
@@ -113,7 +110,7 @@ def _decision(d: GateDecision) -> Decision:
         if d.reason is None or d.verdict in ("halt", "continue")
         else f"{d.rule}: {d.reason}",
         limit=_number(d.limit),
-        verdict=verdict,
+        verdict=d.verdict if d.verdict in _KNOWN_VERDICTS else "continue",
     )
 
 
