@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fleetupgrade.errors import FleetUpgradeError
+from fleetupgrade.hosts import is_loopback_host
 from fleetupgrade.notify import DEFAULT_EVENTS, NotifyTarget, NotifyTargetError
 from tests.notify.receiver import SENTINEL
 
@@ -89,3 +90,23 @@ def test_default_events_are_the_ones_a_human_acts_on() -> None:
         "run_finished",
         "run_stopped",
     } == DEFAULT_EVENTS
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("localhost", True),
+        ("LocalHost", True),
+        ("127.0.0.1", True),
+        ("127.9.9.9", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("10.0.0.1", False),
+        ("localhost.example.com", False),
+        ("[2001:db8::1]", False),
+        ("", False),
+    ],
+)
+def test_loopback_is_this_machine_only(host: str, *, loopback: bool) -> None:
+    """Only localhost, 127.0.0.0/8 and ::1 are loopback, with or without brackets."""
+    assert is_loopback_host(host) is loopback
