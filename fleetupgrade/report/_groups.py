@@ -94,5 +94,13 @@ def group_messages(report: Report) -> list[MessageGroup]:
     ]
 
 
+def message_sections(report: Report) -> list[tuple[str, list[MessageGroup]]]:
+    """The groups under their section's heading, sections in order (none without groups)."""
+    sections: dict[str, list[MessageGroup]] = {}
+    for group in group_messages(report):
+        sections.setdefault(group.title, []).append(group)
+    return list(sections.items())
+
+
 def _rank(severity: str) -> int:
     return _SEVERITY_RANK.get(severity, 9)

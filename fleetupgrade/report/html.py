@@ -29,7 +29,7 @@ from fleetupgrade.report._format import (
     simulated_text,
     totals_rows,
 )
-from fleetupgrade.report._groups import SECTION_TITLES, group_messages
+from fleetupgrade.report._groups import message_sections
 from fleetupgrade.report._logs import Kind, log_tables
 from fleetupgrade.report.model import Report, WaveReport
 from fleetupgrade.report.timeline import render_timeline_svg
@@ -217,24 +217,22 @@ def _wave(report: Report, wave: WaveReport, extra: bool) -> str:
 
 
 def _messages(report: Report) -> str:
-    groups = group_messages(report)
-    if not groups:
+    sections = message_sections(report)
+    if not sections:
         return ""
     parts = ['<section id="messages"><h2>Precheck messages</h2>']
-    section = None
-    for group in groups:
-        if group.section != section:
-            section = group.section
-            parts.append(f"<h3>{SECTION_TITLES[section]}</h3>")
-        hits = "".join(
-            f"<li><b>{escape(h.supervisor)}</b> ({escape(h.vcenter)}, wave {escape(h.wave)}): "
-            f"{escape(h.text)}</li>"
-            for h in group.hits
-        )
-        parts.append(
-            f'<h4>{escape(group.severity)}: <span class="mono">{escape(group.id)}</span> '
-            f"({len(group.hits)} Supervisor(s))</h4><ul>{hits}</ul>"
-        )
+    for title, groups in sections:
+        parts.append(f"<h3>{title}</h3>")
+        for group in groups:
+            hits = "".join(
+                f"<li><b>{escape(h.supervisor)}</b> ({escape(h.vcenter)}, wave "
+                f"{escape(h.wave)}): {escape(h.text)}</li>"
+                for h in group.hits
+            )
+            parts.append(
+                f'<h4>{escape(group.severity)}: <span class="mono">{escape(group.id)}</span> '
+                f"({len(group.hits)} Supervisor(s))</h4><ul>{hits}</ul>"
+            )
     return "".join(parts) + "</section>"
 
 

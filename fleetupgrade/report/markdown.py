@@ -28,7 +28,7 @@ from fleetupgrade.report._format import (
     totals_rows,
 )
 from fleetupgrade.report._format import one_line as _one_line
-from fleetupgrade.report._groups import SECTION_TITLES, group_messages
+from fleetupgrade.report._groups import message_sections
 from fleetupgrade.report._logs import Kind, log_tables
 from fleetupgrade.report.model import HALTING_VERDICTS, Report, WaveReport
 
@@ -93,24 +93,22 @@ def _wave(report: Report, wave: WaveReport) -> list[str]:
 
 
 def _messages(report: Report) -> list[str]:
-    groups = group_messages(report)
-    if not groups:
+    sections = message_sections(report)
+    if not sections:
         return []
     lines = ["", "## Precheck messages"]
-    section = None
-    for group in groups:
-        if group.section != section:
-            section = group.section
-            lines += ["", f"### {SECTION_TITLES[section]}"]
-        lines += [
-            "",
-            f"#### {md(group.severity)}: {md(group.id)} ({len(group.hits)} Supervisor(s))",
-            "",
-        ]
-        lines += [
-            f"- {md(hit.supervisor)} ({md(hit.vcenter)}, wave {md(hit.wave)}): {md(hit.text)}"
-            for hit in group.hits
-        ]
+    for title, groups in sections:
+        lines += ["", f"### {title}"]
+        for group in groups:
+            lines += [
+                "",
+                f"#### {md(group.severity)}: {md(group.id)} ({len(group.hits)} Supervisor(s))",
+                "",
+            ]
+            lines += [
+                f"- {md(hit.supervisor)} ({md(hit.vcenter)}, wave {md(hit.wave)}): {md(hit.text)}"
+                for hit in group.hits
+            ]
     return lines
 
 

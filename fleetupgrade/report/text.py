@@ -37,7 +37,7 @@ from fleetupgrade.report._format import (
     supervisor_details,
     totals_rows,
 )
-from fleetupgrade.report._groups import SECTION_TITLES, group_messages
+from fleetupgrade.report._groups import message_sections
 from fleetupgrade.report._logs import log_tables
 from fleetupgrade.report.model import Report, WaveReport
 
@@ -244,20 +244,18 @@ def _wave(doc: _Doc, report: Report, wave: WaveReport) -> None:
 
 
 def _messages(doc: _Doc, report: Report) -> None:
-    groups = group_messages(report)
-    if not groups:
+    sections = message_sections(report)
+    if not sections:
         return
     lines: list[tuple[int, str]] = []
-    section = None
-    for group in groups:
-        if group.section != section:
-            section = group.section
-            lines.append((1, SECTION_TITLES[section]))
-        lines.append((2, f"{group.severity} {group.id} ({len(group.hits)} Supervisor(s))"))
-        lines += [
-            (3, f"{hit.supervisor} ({hit.vcenter}, wave {hit.wave}): {hit.text}")
-            for hit in group.hits
-        ]
+    for title, groups in sections:
+        lines.append((1, title))
+        for group in groups:
+            lines.append((2, f"{group.severity} {group.id} ({len(group.hits)} Supervisor(s))"))
+            lines += [
+                (3, f"{hit.supervisor} ({hit.vcenter}, wave {hit.wave}): {hit.text}")
+                for hit in group.hits
+            ]
     doc.heading("Precheck messages")
     doc.indented(lines)
 
