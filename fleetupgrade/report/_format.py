@@ -257,7 +257,18 @@ def totals_rows(report: Report) -> list[tuple[str, int]]:
     return rows
 
 
-def supervisor_details(sv: SupervisorReport) -> list[tuple[str, str]]:
+def supervisor_details(
+    report: Report,
+) -> list[tuple[WaveReport, SupervisorReport, list[tuple[str, str]]]]:
+    """The Supervisors with more to say than their table row, each with its wave and facts.
+
+    The facts are ``(label, value)`` pairs; a Supervisor's messages follow them in every
+    rendering of the details section.
+    """
+    return [(wave, sv, _facts(sv)) for wave, sv in report.supervisors() if _has_details(sv)]
+
+
+def _facts(sv: SupervisorReport) -> list[tuple[str, str]]:
     """What a table leaves out for one Supervisor: full task id, id, times, health, nodes."""
     rows: list[tuple[str, str]] = []
     if sv.id and sv.name:
@@ -280,7 +291,7 @@ def supervisor_details(sv: SupervisorReport) -> list[tuple[str, str]]:
     return rows
 
 
-def has_details(sv: SupervisorReport) -> bool:
+def _has_details(sv: SupervisorReport) -> bool:
     """Whether a Supervisor has anything for the details section beyond its table row."""
     return bool(
         sv.task_id

@@ -19,7 +19,6 @@ from fleetupgrade.report._format import (
     describe_gates,
     describe_wave_times,
     halt_lines,
-    has_details,
     metadata_rows,
     outcome_key,
     short_task_id,
@@ -130,13 +129,11 @@ def _logs(report: Report) -> list[str]:
 
 def _details(report: Report) -> list[str]:
     lines: list[str] = []
-    for wave, sv in report.supervisors():
-        if not has_details(sv):
-            continue
-        facts = "; ".join(f"{label} {md(value)}" for label, value in supervisor_details(sv))
+    for wave, sv, facts in supervisor_details(report):
+        said = "; ".join(f"{label} {md(value)}" for label, value in facts)
         lines.append(
             f"- **{md(sv.label)}** ({md(sv.vcenter)}, wave {md(wave.name)}): "
-            f"{md(outcome_key(sv.outcome))}" + (f"; {facts}" if facts else "")
+            f"{md(outcome_key(sv.outcome))}" + (f"; {said}" if said else "")
         )
         lines += [f"  - {md(m.severity)} {md(m.id)}: {md(m.text)}" for m in sv.messages]
     return ["", "## Supervisor details", "", *lines] if lines else []

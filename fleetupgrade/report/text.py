@@ -28,7 +28,6 @@ from fleetupgrade.report._format import (
     describe_gates,
     describe_wave_times,
     halt_lines,
-    has_details,
     metadata_rows,
     one_line,
     outcome_key,
@@ -277,9 +276,7 @@ def _logs(doc: _Doc, report: Report) -> None:
 
 def _details(doc: _Doc, report: Report) -> None:
     lines: list[tuple[int, str]] = []
-    for wave, sv in report.supervisors():
-        if not has_details(sv):
-            continue
+    for wave, sv, facts in supervisor_details(report):
         lines.append(
             (
                 1,
@@ -287,7 +284,7 @@ def _details(doc: _Doc, report: Report) -> None:
                 f"{outcome_key(sv.outcome)}",
             )
         )
-        lines += [(2, f"{label}: {value}") for label, value in supervisor_details(sv)]
+        lines += [(2, f"{label}: {value}") for label, value in facts]
         lines += [
             (2, f"{one_line(m.severity)} {one_line(m.id)}: {one_line(m.text)}") for m in sv.messages
         ]
