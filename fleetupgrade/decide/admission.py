@@ -8,7 +8,6 @@ three have finished; before that the plan's expected duration; else none (launch
 from __future__ import annotations
 
 import math
-import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,14 +39,20 @@ class Admission:
     reason: str | None = None
 
 
-def predict_seconds(
-    finished: Sequence[tuple[int | None, float]], nodes: int | None, expected: float | None
-) -> float | None:
-    """Predicted duration in seconds: learned median, else the plan's, else None."""
-    same = [seconds for n, seconds in finished if n == nodes]
-    if len(same) >= LEARN_AFTER:
-        return float(statistics.median(same))
-    return expected
+def predict_seconds(same_size: Sequence[float], expected: float | None) -> float | None:
+    """Predicted duration in seconds: learned median, else the plan's, else None.
+
+    ``same_size``: durations of this run's finished upgrades on Supervisors with the same
+    number of control-plane nodes, in ascending order (the caller keeps them sorted, so a
+    prediction per launch costs nothing on a 10,000-Supervisor run).
+    """
+    count = len(same_size)
+    if count < LEARN_AFTER:
+        return expected
+    middle = count // 2
+    if count % 2:
+        return float(same_size[middle])
+    return (same_size[middle - 1] + same_size[middle]) / 2
 
 
 COARSE_AFTER = 600.0

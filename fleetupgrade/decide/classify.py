@@ -35,6 +35,7 @@ __all__ = [
     "NOT_VERDICTS",
     "RUNNING_TASK_STATES",
     "JobEnd",
+    "at_target",
     "finished_job",
     "lost_job",
     "needs_messages",
@@ -62,7 +63,7 @@ NOT_VERDICTS = frozenset(
 class JobEnd:
     """What the bulk polls (and, when needed, one single read) saw of an ended job."""
 
-    task: TaskInfo | None  # None: no task known (adopted without one, or it expired)
+    task: TaskInfo | None  # None: not known (none, expired) or not read (ended at target)
     state: UpgradeState
     current_version: str
     info: UpgradeInfo | None = None  # the single read, only when messages are needed
@@ -73,14 +74,28 @@ def task_ended(task: TaskInfo) -> bool:
     return task.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED)
 
 
+def at_target(state: UpgradeState, current_version: str, desired: str) -> bool:
+    """Whether an upgrade state shows the job's end reached: idle at (or past) the target.
+
+    The bulk poller uses it to skip a finished job's task read; classification uses it to
+    call a job ``upgraded``: one definition for both.
+    """
+    reached = current_version == desired or is_newer(current_version, desired)
+    return reached and state is UpgradeState.READY
+
+
 def _reached(end: JobEnd, desired: str) -> bool:
-    at_target = end.current_version == desired or is_newer(end.current_version, desired)
-    return at_target and end.state is UpgradeState.READY
+    return at_target(end.state, end.current_version, desired)
 
 
 def needs_messages(end: JobEnd, desired: str) -> bool:
-    """Whether classifying needs the single Upgrades.get read (messages of a failure)."""
-    succeeded = end.task is not None and end.task.status is TaskStatus.SUCCEEDED
+    """Whether classifying needs the single Upgrades.get read (messages of a failure).
+
+    A job idle at its target whose task succeeded, or was not read because the Upgrades
+    list already showed that end, is ``upgraded``: nothing more to read.
+    """
+    task = end.task
+    succeeded = task is None or task.status is TaskStatus.SUCCEEDED
     return not (succeeded and _reached(end, desired))
 
 

@@ -34,9 +34,9 @@ from fleetupgrade.journal.store import Journal
 from fleetupgrade.outcomes import Message, Outcome, RunResult, WaveStatus
 from fleetupgrade.plan import Plan, Wave
 from fleetupgrade.rollout.fleet import VCenterHandle, open_clients
+from fleetupgrade.rollout.learned import ASSUMED_NODES
 from fleetupgrade.rollout.runner import check_one_entry_each, login_all
 from fleetupgrade.rollout.settings import RunSettings
-from fleetupgrade.rollout.wave import ASSUMED_NODES
 from fleetupgrade.timefmt import utcnow
 from fleetupgrade.vcenter import ConfigStatus, KubernetesStatus, PrecheckStatus
 

@@ -31,6 +31,7 @@ from fleetupgrade.outcomes import ExitCode, Outcome, RunResult, WaveStatus
 from fleetupgrade.plan import Plan, Wave
 from fleetupgrade.rollout.control import Approval, RunControl
 from fleetupgrade.rollout.fleet import VCenterHandle, open_clients
+from fleetupgrade.rollout.learned import UpgradeDurations
 from fleetupgrade.rollout.settings import RunSettings
 from fleetupgrade.rollout.wave import WaveRunner
 from fleetupgrade.timefmt import format_instant, utcnow
@@ -256,6 +257,9 @@ class Runner:
     # -- waves --------------------------------------------------------------------------
     async def _run_waves(self) -> None:
         records = {w.name: w for w in self.journal.waves()}
+        durations = UpgradeDurations.from_rows(
+            self.journal.supervisors(), self.settings.expected_seconds
+        )
         for index, wave in enumerate(self.plan.waves):
             record = records[wave.name]
             status = record.status
@@ -287,6 +291,7 @@ class Runner:
                 settings=self.settings,
                 control=self.control,
                 total_limiter=self.settings.fleet_limiter(),
+                durations=durations,
                 on_halt=self._halted,
             ).run()
             self.journal.checkpoint()

@@ -101,6 +101,7 @@ class SupervisorContext:
     create_deadline: float
     launch_block: Callable[[], str | None]  # why nothing may be fired now (None: go)
     admit: Callable[[SupervisorRecord], Admission]  # window-fit admission
+    predict: Callable[[int | None], float | None]  # upgrade seconds by node count (None: unknown)
     control: StopSwitch | None = None  # the run's stop switch (None: never stops)
 
 
@@ -375,12 +376,16 @@ async def _follow(ctx: SupervisorContext, row: SupervisorRecord) -> None:
     assert row.started_at is not None
     crash_point("watching")
     elapsed = (utcnow() - row.started_at).total_seconds()
+    expected = None if row.adopted else ctx.predict(row.control_plane_nodes)
     end = await wait_job_end(
         ctx.handle,
         ctx.journal,
         key=row.key,
         supervisor_id=row.id,
         task_id=row.task_id,
+        desired=row.to_version,
+        health=ctx.health_timeout > 0,
+        expected_seconds=None if expected is None else expected - elapsed,
         limits=WatchLimits(ctx.upgrade_timeout - elapsed, ctx.stall_timeout),
     )
     if isinstance(end, TimedOut):

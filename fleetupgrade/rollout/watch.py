@@ -18,7 +18,13 @@ import structlog
 from fleetupgrade.decide.classify import JobEnd, task_ended
 from fleetupgrade.journal.store import Journal
 from fleetupgrade.rollout.fleet import VCenterHandle
-from fleetupgrade.vcenter import ConfigStatus, KubernetesStatus, SupervisorSummary, UpgradeState
+from fleetupgrade.vcenter import (
+    ConfigStatus,
+    KubernetesStatus,
+    SupervisorSummary,
+    TaskInfo,
+    UpgradeState,
+)
 
 log = structlog.get_logger("fleetupgrade.rollout")
 
@@ -49,16 +55,29 @@ async def wait_job_end(
     key: str,
     supervisor_id: str,
     task_id: str | None,
+    desired: str,
+    health: bool,
+    expected_seconds: float | None,
     limits: WatchLimits,
 ) -> JobEnd | TimedOut:
-    """Wait until the job on ``supervisor_id`` ends; what the bulk rounds saw of its end."""
+    """Wait until the job on ``supervisor_id`` ends; what the bulk rounds saw of its end.
+
+    ``desired``, ``health`` and ``expected_seconds`` (how much longer the job should run)
+    let the poller read less: see rollout/poller.py.
+    """
     poller = handle.poller
     if task_id is not None:
-        poller.follow(supervisor_id, task_id)
+        poller.follow(
+            supervisor_id,
+            task_id,
+            desired=desired,
+            health=health,
+            expected_seconds=expected_seconds,
+        )
     try:
         last_progress: int | None = None
         logged: int | None = None
-        last_change = anyio.current_time()
+        last_change = last_read = anyio.current_time()
         deadline = anyio.current_time() + max(0.0, limits.upgrade_timeout)
         while True:
             seen = None
@@ -70,13 +89,18 @@ async def wait_job_end(
             now = anyio.current_time()
             if seen is None or now >= deadline:
                 return TimedOut("upgrade_timeout reached; left running on vCenter")
-            stalled = limits.stall_timeout < math.inf and now - last_change >= limits.stall_timeout
+            # A round may leave the task unread (the poller reads less while a job's end
+            # is not due): progress is then unknown, not gone, and not a stall either.
+            read = seen.error is not None or task_id is None or task_id in seen.asked
+            if read:
+                last_read = now
+            stalled = (
+                limits.stall_timeout < math.inf and last_read - last_change >= limits.stall_timeout
+            )
             if seen.error is None:
                 task = seen.tasks.get(task_id) if task_id is not None else None
                 summary = seen.upgrades.get(supervisor_id)
-                progress = (
-                    None if task is None or task.progress is None else task.progress.completed
-                )
+                progress = (None if task is None else _percent(task)) if read else last_progress
                 if progress != last_progress:
                     last_progress, last_change = progress, now
                     stalled = False
@@ -99,6 +123,10 @@ async def wait_job_end(
                 )
     finally:
         poller.unfollow(supervisor_id)
+
+
+def _percent(task: TaskInfo) -> int | None:
+    return None if task.progress is None else task.progress.completed
 
 
 def _healthy(summary: SupervisorSummary) -> bool:

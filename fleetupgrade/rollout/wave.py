@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import anyio
 import structlog
 
-from fleetupgrade.decide.admission import Admission, admit, predict_seconds
+from fleetupgrade.decide.admission import Admission, admit
 from fleetupgrade.decide.gates import (
     Culprit,
     Decision,
@@ -36,33 +36,14 @@ from fleetupgrade.outcomes import GATE_FAILURE_OUTCOMES, SUCCESS_OUTCOMES, Outco
 from fleetupgrade.plan import Plan, Wave
 from fleetupgrade.rollout.control import RunControl
 from fleetupgrade.rollout.fleet import VCenterHandle
+from fleetupgrade.rollout.learned import UpgradeDurations
 from fleetupgrade.rollout.settings import RunSettings
 from fleetupgrade.rollout.supervisor import SupervisorContext, run_supervisor
 from fleetupgrade.timefmt import utcnow
 
 log = structlog.get_logger("fleetupgrade.rollout")
 
-__all__ = ["ASSUMED_NODES", "WaveRunner", "WaveTally", "finished_upgrades"]
-
-ASSUMED_NODES = 3
-"""vCenter reports no node count for an idle Supervisor; three is vSphere's default."""
-
-
-def finished_upgrades(rows: Sequence[SupervisorRecord]) -> list[tuple[int | None, float]]:
-    """The run's finished upgrades as (control-plane nodes, seconds from create to job end).
-
-    Read from the journal, so a resumed run keeps what it learned before. An adopted job
-    is left out: it was not watched from its creation, its duration is unknown.
-    """
-    learned: list[tuple[int | None, float]] = []
-    for row in rows:
-        if row.outcome is not Outcome.UPGRADED or row.adopted or row.started_at is None:
-            continue
-        ended = row.job_ended_at or row.finished_at
-        if ended is not None:
-            nodes = row.control_plane_nodes or ASSUMED_NODES
-            learned.append((nodes, (ended - row.started_at).total_seconds()))
-    return learned
+__all__ = ["WaveRunner", "WaveTally"]
 
 
 @dataclass(slots=True)
@@ -128,6 +109,7 @@ class WaveRunner:
     settings: RunSettings
     control: RunControl
     total_limiter: anyio.CapacityLimiter | None
+    durations: UpgradeDurations
     on_halt: Callable[[Decision], None]
     halt: Decision | None = field(default=None, init=False)
     _tally: WaveTally = field(default_factory=lambda: WaveTally(0, {}), init=False)
@@ -141,9 +123,7 @@ class WaveRunner:
         window = self.plan.window
         if window is None or self.settings.ignore_window or window.admission != "fit":
             return Admission(True, None)
-        nodes = row.control_plane_nodes or ASSUMED_NODES
-        learned = finished_upgrades(self.journal.supervisors())
-        predicted = predict_seconds(learned, nodes, self.settings.expected_seconds(nodes))
+        predicted = self.durations.predict(row.control_plane_nodes)
         left = (window.end - utcnow()).total_seconds()
         verdict = admit(left_seconds=left, predicted=predicted)
         if not verdict.admitted:
@@ -177,6 +157,7 @@ class WaveRunner:
             create_deadline=s.seconds(self.plan.defaults.request_timeout) * 3 + 10 * s.poll,
             launch_block=self._launch_block,
             admit=self._admit,
+            predict=self.durations.predict,
             control=self.control,
         )
 
@@ -223,6 +204,7 @@ class WaveRunner:
     def _count(self, row: SupervisorRecord) -> None:
         if row.phase is not Phase.DONE or row.outcome is None:
             return
+        self.durations.record(row)
         self._tally.set(row.key, row.outcome)
         decision = decision_for_outcome(
             at=utcnow(),

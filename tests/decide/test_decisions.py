@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from datetime import UTC, datetime
 from fractions import Fraction
 
@@ -304,11 +305,17 @@ def test_first_code_follows_the_precedence(codes: set[int]) -> None:
 # -- admission ---------------------------------------------------------------------------
 def test_prediction_learns_after_three() -> None:
     """The plan's expectation is used until three upgrades of that size have finished."""
-    finished = [(3, 600.0), (3, 1200.0)]
-    assert predict_seconds(finished, 3, 900.0) == 900.0
-    finished.append((3, 1800.0))
+    finished = [600.0, 1200.0]
+    assert predict_seconds(finished, 900.0) == 900.0
+    finished.append(1800.0)
     assert len(finished) == LEARN_AFTER
-    assert predict_seconds(finished, 3, 900.0) == 1200.0
+    assert predict_seconds(finished, 900.0) == 1200.0
+
+
+@given(st.lists(st.floats(min_value=0, max_value=1e6), min_size=LEARN_AFTER))
+def test_prediction_is_the_median_of_what_finished(durations: list[float]) -> None:
+    """Once enough have finished, the prediction is their median, whatever the plan expects."""
+    assert predict_seconds(sorted(durations), 5.0) == statistics.median(durations)
 
 
 def test_admission_refuses_what_would_overrun() -> None:

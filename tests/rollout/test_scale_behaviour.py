@@ -12,7 +12,7 @@ from typing import Any
 import anyio
 import stamina
 
-from fleetupgrade.rollout.fleet import BulkPoller
+from fleetupgrade.rollout.poller import BulkPoller
 from fleetupgrade.vcenter import VCenterClient, VCenterEndpoint
 from tests.rollout.conftest import SIM_PASSWORD, PlanSpec
 from tests.rollout.scenarios import refs, scenario, sup
@@ -215,3 +215,47 @@ def test_wave_tally_kept_in_memory_equals_a_recount() -> None:
         counts.set(key, outcome)
         truth[key] = outcome
         assert counts.counts() == tally(len(keys), list(truth.values()))
+
+
+def test_expected_duration_lets_jobs_end_without_a_task_read(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """Jobs whose end is predicted are judged from the Upgrades list alone: no task read."""
+    sim = start_sim(
+        scenario(
+            {"vc-a": [sup(i, precheck_duration="1s", upgrade_duration="10s") for i in _ids(3)]}
+        )
+    )
+    plan = PlanSpec(
+        waves=[{"name": "one", "supervisors": refs("vc-a", *_ids(3))}],
+        defaults={
+            "max_concurrent_per_vcenter": 3,
+            "poll_interval": "100ms",
+            "expected_upgrade_duration": "150ms",
+        },
+    )
+    result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    assert result.exit_code == 0, result.output
+    assert set(result.outcomes().values()) == {"upgraded"}
+    requests = sim.stats()["requests"]
+    assert requests.get(TASK_LIST, 0) == 0
+    assert requests.get(SINGLE_UPGRADE, 0) == requests.get(SINGLE_TASK, 0) == 0
+    assert requests[UPGRADE_LIST] >= 2  # the launch decision, then the end
+    assert requests[SUMMARY_LIST] >= 1  # health, read in the round that saw the end
+
+
+def test_a_job_ending_other_than_at_its_target_has_its_task_read(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """A predicted end that is not an upgrade reads the task: the failure keeps its reason."""
+    sim = start_sim(
+        scenario({"vc-a": [sup("supervisor-1", upgrade_duration="10s", fail_at_percent=50)]})
+    )
+    plan = PlanSpec(
+        waves=[{"name": "one", "supervisors": refs("vc-a", "supervisor-1")}],
+        defaults={"poll_interval": "100ms", "expected_upgrade_duration": "150ms"},
+    )
+    result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    assert result.exit_code == 3, result.output
+    assert result.outcomes() == {"vc-a/supervisor-1": "failed"}
+    assert sim.stats()["requests"][TASK_LIST] >= 1
