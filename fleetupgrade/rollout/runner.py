@@ -17,13 +17,13 @@ import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
 
 import anyio
 import structlog
 
 from fleetupgrade.decide.gates import Decision
 from fleetupgrade.decide.result import run_result
+from fleetupgrade.emit import Emit
 from fleetupgrade.errors import DuplicateSupervisor, VCenterError
 from fleetupgrade.journal.records import Phase, VCenterRecord
 from fleetupgrade.journal.store import Journal
@@ -42,21 +42,6 @@ __all__ = ["Emit", "RunEnd", "Runner", "check_one_entry_each", "login_all"]
 
 LOGIN_CONCURRENCY = 32
 CONTROL_POLL_SECONDS = 0.5
-
-
-class Emit(Protocol):
-    """Where run events go besides the log (webhook notifications)."""
-
-    def __call__(
-        self,
-        event: str,
-        *,
-        wave: str | None = None,
-        result: str | None = None,
-        counts: Mapping[str, int] | None = None,
-        summary: str,
-    ) -> None:
-        """Queue one event; never waits, never fails."""
 
 
 def _no_emit(event: str, **data: object) -> None:

@@ -36,12 +36,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import structlog
 
+from fleetupgrade.async_resource import AsyncResource
 from fleetupgrade.vcenter.answers import parse_model, parse_tasks, raise_for_status
 from fleetupgrade.vcenter.creates import UpgradeJobs
 from fleetupgrade.vcenter.endpoint import VCenterEndpoint
@@ -78,7 +78,7 @@ TASKS_CHUNK = 100
 _SOFTWARE = ("api", "vcenter", "namespace-management", "software", "supervisors")
 
 
-class VCenterClient:
+class VCenterClient(AsyncResource):
     """Client of one vCenter; an async context manager. See the module docstring."""
 
     def __init__(
@@ -121,18 +121,13 @@ class VCenterClient:
         """Our instant on vCenter's clock (None before any answer carried a ``Date``)."""
         return self._transport.clock.to_vcenter(ours)
 
-    async def __aenter__(self) -> Self:
+    async def _open(self) -> None:
         """Open the HTTP session; logging in waits for the first call or :meth:`login`."""
         await self._transport.open()
-        return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _close(self, exc: BaseException | None) -> None:
         """Close: see :meth:`aclose`."""
+        del exc
         await self.aclose()
 
     async def aclose(self) -> None:

@@ -8,25 +8,16 @@ shows the password.
 
 from __future__ import annotations
 
-import ipaddress
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from fleetupgrade.errors import UsernameError
+from fleetupgrade.hosts import is_loopback_host
 from fleetupgrade.vcenter.tls import parse_thumbprint
 
 __all__ = ["ENGINE_CONNECTIONS", "VCenterEndpoint"]
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _is_control(char: str) -> bool:
@@ -85,7 +76,7 @@ class VCenterEndpoint:
         where = f"vCenter {self.name}"
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError(f"{where}: url must be https://host[:port], got {self.url!r}")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             raise ValueError(
                 f"{where}: plain http:// is only allowed on loopback (the simulator); use https://"
             )
