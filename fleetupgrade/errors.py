@@ -96,34 +96,10 @@ class AuthenticationError(VCenterError):
 
 
 class APIError(VCenterError):
-    """A vAPI standard error answer, with its ``error_type``, HTTP status and messages."""
+    """A vAPI standard error answer: its ``error_type``, HTTP status and messages.
 
-    def __init__(
-        self,
-        vcenter: str,
-        *,
-        error_type: str,
-        status: int,
-        messages: Sequence[str] = (),
-        operation: str = "",
-    ) -> None:
-        self.error_type = error_type
-        self.status = status
-        self.messages = tuple(messages)
-        self.operation = operation
-        detail = "; ".join(self.messages) or "no message"
-        op = f"{operation}: " if operation else ""
-        super().__init__(vcenter, f"{op}{error_type} (HTTP {status}): {detail}")
-
-
-class UpgradeJobRejected(APIError):
-    """vCenter answered an upgrade job create with a vAPI error: this call created no job.
-
-    ``message_ids`` are the stable ids of vCenter's messages; ``in_progress`` tells the
-    refusal "an upgrade is already in progress" (a job exists: adopt it, never re-send).
+    ``message_ids`` are the stable ids of vCenter's messages (their texts are localised).
     """
-
-    IN_PROGRESS_MESSAGE_ID = "vcenter.wcp.upgrade.in_progress"
 
     def __init__(
         self,
@@ -135,10 +111,24 @@ class UpgradeJobRejected(APIError):
         operation: str = "",
         message_ids: Sequence[str] = (),
     ) -> None:
+        self.error_type = error_type
+        self.status = status
+        self.messages = tuple(messages)
+        self.operation = operation
         self.message_ids = tuple(message_ids)
-        super().__init__(
-            vcenter, error_type=error_type, status=status, messages=messages, operation=operation
-        )
+        detail = "; ".join(self.messages) or "no message"
+        op = f"{operation}: " if operation else ""
+        super().__init__(vcenter, f"{op}{error_type} (HTTP {status}): {detail}")
+
+
+class UpgradeJobRejected(APIError):
+    """vCenter answered an upgrade job create with a vAPI error: this call created no job.
+
+    ``in_progress`` tells the refusal "an upgrade is already in progress" (a job exists:
+    adopt it, never re-send).
+    """
+
+    IN_PROGRESS_MESSAGE_ID = "vcenter.wcp.upgrade.in_progress"
 
     @property
     def in_progress(self) -> bool:

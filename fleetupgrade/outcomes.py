@@ -49,19 +49,12 @@ GATE_FAILURE_OUTCOMES = frozenset(
 )
 DRY_RUN_SUCCESS_OUTCOMES = frozenset({Outcome.WOULD_UPGRADE, Outcome.ALREADY_CURRENT})
 # JUnit: these are failures; NOT_STARTED and DETACHED are skipped.
-FAILURE_OUTCOMES = frozenset(
-    {
-        Outcome.PRECHECK_ERROR,
-        Outcome.PRECHECK_WARNING,
-        Outcome.FAILED,
-        Outcome.TIMED_OUT,
-        Outcome.REJECTED,
-        Outcome.UNREACHABLE,
-        Outcome.UNHEALTHY,
-        Outcome.IN_PROGRESS,
-        Outcome.UNHEALTHY_BEFORE,
-    }
-)
+FAILURE_OUTCOMES = GATE_FAILURE_OUTCOMES | {
+    Outcome.PRECHECK_ERROR,
+    Outcome.PRECHECK_WARNING,
+    Outcome.IN_PROGRESS,
+    Outcome.UNHEALTHY_BEFORE,
+}
 SKIPPED_OUTCOMES = frozenset({Outcome.NOT_STARTED, Outcome.DETACHED})
 
 

@@ -61,7 +61,6 @@ from fleetupgrade.vcenter.reconcile import (
     JOB_OPERATION,
     JOBS_SERVICE,
     SUPERVISOR_TYPE,
-    Reconciliation,
 )
 from fleetupgrade.vcenter.retries import RetryPolicy, check_transient, retry_safe
 from fleetupgrade.vcenter.session import ApiSession
@@ -96,6 +95,8 @@ class VCenterClient(AsyncResource):
             endpoint, self._transport, self._session, self, clock_margin=clock_margin
         )
         self._log = _log.bind(vcenter=endpoint.name)
+        self.reconcile_create = self._jobs.reconcile
+        """Re-read vCenter about a create in doubt: :meth:`UpgradeJobs.reconcile`."""
 
     def __repr__(self) -> str:
         """Name and URL only: never the password or the session id."""
@@ -305,23 +306,4 @@ class VCenterClient(AsyncResource):
         """Make one create attempt; return its cis task id. Exceptions: module docstring."""
         return await self._jobs.create(
             supervisor_id, desired_version, ignore_warnings=ignore_precheck_warnings
-        )
-
-    async def reconcile_create(
-        self,
-        supervisor_id: str,
-        desired_version: str,
-        *,
-        since: datetime,
-        vcenter_since: datetime | None = None,
-    ) -> Reconciliation:
-        """Re-read vCenter about a create sent at ``since`` (our clock, timezone-aware).
-
-        Never raises for an unreadable vCenter: the verdict is then ``UNKNOWN``. Waits
-        until ``settle_delay`` has passed since ``since``. ``vcenter_since``, when the
-        caller recorded it with :meth:`vcenter_time` at the intent, replaces the
-        conversion of ``since`` with the current clock offset.
-        """
-        return await self._jobs.reconcile(
-            supervisor_id, desired_version, since=since, vcenter_since=vcenter_since
         )

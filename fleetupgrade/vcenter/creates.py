@@ -187,7 +187,13 @@ class UpgradeJobs:
         since: datetime,
         vcenter_since: datetime | None = None,
     ) -> Reconciliation:
-        """Re-read vCenter about a create sent at ``since`` (our clock, aware)."""
+        """Re-read vCenter about a create sent at ``since`` (our clock, timezone-aware).
+
+        Never raises for an unreadable vCenter: the verdict is then ``UNKNOWN``. Waits
+        until ``settle_delay`` has passed since ``since``. ``vcenter_since``, when the
+        caller recorded it with ``VCenterClient.vcenter_time`` at the intent, replaces the
+        conversion of ``since`` with the current clock offset.
+        """
         if since.tzinfo is None:
             raise ValueError("since must be timezone-aware")
         found, _ = await self._reconcile(supervisor_id, desired_version, since, vcenter_since)

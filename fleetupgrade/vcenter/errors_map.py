@@ -101,23 +101,12 @@ def _by_status(status: int) -> str:
     return "ERROR" if status >= 500 else "INVALID_REQUEST"
 
 
-def _texts(messages: Any) -> tuple[str, ...]:
+def _message_fields(messages: Any, key: str) -> tuple[str, ...]:
+    """One text field (``default_message``, ``id``) of each well-formed message, in order."""
     if not isinstance(messages, list):
         return ()
     return tuple(
-        item["default_message"]
-        for item in messages
-        if isinstance(item, dict) and isinstance(item.get("default_message"), str)
-    )
-
-
-def _ids(messages: Any) -> tuple[str, ...]:
-    if not isinstance(messages, list):
-        return ()
-    return tuple(
-        item["id"]
-        for item in messages
-        if isinstance(item, dict) and isinstance(item.get("id"), str)
+        item[key] for item in messages if isinstance(item, dict) and isinstance(item.get(key), str)
     )
 
 
@@ -140,10 +129,10 @@ def parse_error_answer(status: int, content_type: str | None, body: bytes) -> Er
         except ValueError:
             document = None
     if isinstance(document, dict):
-        texts = _texts(document.get("messages"))
+        texts = _message_fields(document.get("messages"), "default_message")
         kind = document.get("error_type")
         if isinstance(kind, str) and kind:
-            ids = _ids(document.get("messages"))
+            ids = _message_fields(document.get("messages"), "id")
             return ErrorAnswer(kind, status, texts, vapi_body=True, message_ids=ids)
         return ErrorAnswer(_by_status(status), status, texts, vapi_body=False)
     return ErrorAnswer(_by_status(status), status, (), vapi_body=False)
