@@ -33,9 +33,14 @@ from fleetupgrade.journal.records import SupervisorRecord
 from fleetupgrade.journal.store import Journal
 from fleetupgrade.outcomes import Message, Outcome, RunResult, WaveStatus
 from fleetupgrade.plan import Plan, Wave
-from fleetupgrade.rollout.fleet import VCenterHandle, open_clients
+from fleetupgrade.rollout.fleet import (
+    LOGIN_CONCURRENCY,
+    VCenterHandle,
+    check_one_entry_each,
+    login_all,
+    open_clients,
+)
 from fleetupgrade.rollout.learned import ASSUMED_NODES
-from fleetupgrade.rollout.runner import check_one_entry_each, login_all
 from fleetupgrade.rollout.settings import RunSettings
 from fleetupgrade.timefmt import utcnow
 from fleetupgrade.vcenter import ConfigStatus, KubernetesStatus, PrecheckStatus
@@ -64,8 +69,9 @@ class DryRun:
         """Check everything; returns the predicted result and its exit code."""
         rows = self.journal.supervisors()
         async with open_clients(self.fleet):
-            await login_all(self.fleet)
-            await check_one_entry_each(self.journal, self.fleet)
+            logins = anyio.CapacityLimiter(LOGIN_CONCURRENCY)
+            await login_all(self.fleet.values(), logins)
+            await check_one_entry_each(self.journal, self.fleet, logins)
             limiter = self.settings.fleet_limiter()
             async with anyio.create_task_group() as tg:
                 for name, handle in self.fleet.items():

@@ -11,7 +11,6 @@ report is written.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 from collections.abc import Callable, Mapping
@@ -24,13 +23,17 @@ import structlog
 from fleetupgrade.decide.gates import Decision
 from fleetupgrade.decide.result import run_result
 from fleetupgrade.emit import Emit
-from fleetupgrade.errors import DuplicateSupervisor, VCenterError
 from fleetupgrade.journal.records import Phase, VCenterRecord
 from fleetupgrade.journal.store import Journal
 from fleetupgrade.outcomes import ExitCode, Outcome, RunResult, WaveStatus
 from fleetupgrade.plan import Plan, Wave
 from fleetupgrade.rollout.control import Approval, RunControl
-from fleetupgrade.rollout.fleet import VCenterHandle, open_clients
+from fleetupgrade.rollout.fleet import (
+    LOGIN_CONCURRENCY,
+    VCenterHandle,
+    check_one_entry_each,
+    open_clients,
+)
 from fleetupgrade.rollout.learned import UpgradeDurations
 from fleetupgrade.rollout.settings import RunSettings
 from fleetupgrade.rollout.wave import WaveRunner
@@ -38,9 +41,8 @@ from fleetupgrade.timefmt import format_instant, utcnow
 
 log = structlog.get_logger("fleetupgrade.rollout")
 
-__all__ = ["Emit", "RunEnd", "Runner", "check_one_entry_each", "login_all"]
+__all__ = ["Emit", "RunEnd", "Runner"]
 
-LOGIN_CONCURRENCY = 32
 CONTROL_POLL_SECONDS = 0.5
 
 
@@ -58,43 +60,6 @@ class RunEnd:
     finished_at: datetime
 
 
-async def login_all(fleet: Mapping[str, VCenterHandle]) -> None:
-    """Log in to every vCenter at once (bounded); failures are remembered per handle."""
-    limiter = anyio.CapacityLimiter(LOGIN_CONCURRENCY)
-
-    async def one(handle: VCenterHandle) -> None:
-        async with limiter:
-            # A failure is logged by the handle; its Supervisors end unreachable.
-            with contextlib.suppress(VCenterError):
-                await handle.ensure_ready()
-
-    async with anyio.create_task_group() as tg:
-        for handle in fleet.values():
-            tg.start_soon(one, handle)
-
-
-async def check_one_entry_each(journal: Journal, fleet: Mapping[str, VCenterHandle]) -> None:
-    """Two plan entries that designate the same Supervisor stop the run before any create."""
-    seen: dict[tuple[str, str], str] = {}
-    clashes: list[str] = []
-    for row in journal.supervisors():
-        handle = fleet[row.vcenter]
-        try:
-            supervisor_id = row.id or await handle.resolve(row.ref_id, row.ref_name)
-        except (LookupError, VCenterError):
-            continue  # reported as this entry's outcome later
-        entry = f"wave {row.wave!r} entry {row.position + 1} ({_ref(row.ref_id, row.ref_name)})"
-        other = seen.setdefault((row.vcenter, supervisor_id), entry)
-        if other != entry:
-            clashes.append(f"{other} and {entry} both designate {row.vcenter}/{supervisor_id}")
-    if clashes:
-        raise DuplicateSupervisor("; ".join(clashes))
-
-
-def _ref(ref_id: str | None, ref_name: str | None) -> str:
-    return f"id {ref_id}" if ref_id is not None else f"name {ref_name}"
-
-
 @dataclass(slots=True)
 class Runner:
     """Executes (or resumes) a plan into its journal; returns how it ended."""
@@ -109,10 +74,12 @@ class Runner:
     control: RunControl = field(default_factory=RunControl)
     _waiting: dict[str, str] | None = field(default=None, init=False)
     _began: datetime = field(default_factory=utcnow, init=False)
+    _logins: anyio.CapacityLimiter = field(init=False)
 
     async def run(self) -> RunEnd:
         """Run to the end, a halt or a stop; always leaves a final journal state."""
         plan, control = self.plan, self.control
+        self._logins = anyio.CapacityLimiter(LOGIN_CONCURRENCY)
         begun = [h.at for h in self.journal.history() if h.event in ("started", "resumed")]
         self._began = begun[-1] if begun else utcnow()
         self.emit("run_started", summary=f"run of plan {plan.name} started")
@@ -124,8 +91,9 @@ class Runner:
                     for handle in self.fleet.values():
                         services.start_soon(handle.poller.run)
                     services.start_soon(self._watch_controls)
-                    await login_all(self.fleet)
-                    await check_one_entry_each(self.journal, self.fleet)
+                    # vCenters are logged in as their Supervisors need them (bounded):
+                    # the first create need not wait for every login of a large fleet.
+                    await check_one_entry_each(self.journal, self.fleet, self._logins)
                     with control.waves_scope:
                         if plan.window is not None and not self.settings.ignore_window:
                             await self._wait_for_window(plan.window.start)
@@ -277,6 +245,7 @@ class Runner:
                 control=self.control,
                 total_limiter=self.settings.fleet_limiter(),
                 durations=durations,
+                logins=self._logins,
                 on_halt=self._halted,
             ).run()
             self.journal.checkpoint()

@@ -103,13 +103,14 @@ class SupervisorContext:
     admit: Callable[[SupervisorRecord], Admission]  # window-fit admission
     predict: Callable[[int | None], float | None]  # upgrade seconds by node count (None: unknown)
     control: StopSwitch | None = None  # the run's stop switch (None: never stops)
+    logins: anyio.CapacityLimiter | None = None  # bounds the run's logins in flight
 
 
 async def run_supervisor(ctx: SupervisorContext, key: str) -> SupervisorRecord:
     """Take one Supervisor as far as it goes; returns its row as it then stands."""
     journal = ctx.journal
     try:
-        await ctx.handle.ensure_ready()
+        await ctx.handle.ensure_ready(ctx.logins)
     except VCenterError as exc:
         return _unreachable(ctx, key, exc)
     row = journal.supervisor(key)

@@ -110,6 +110,7 @@ class WaveRunner:
     control: RunControl
     total_limiter: anyio.CapacityLimiter | None
     durations: UpgradeDurations
+    logins: anyio.CapacityLimiter
     on_halt: Callable[[Decision], None]
     halt: Decision | None = field(default=None, init=False)
     _tally: WaveTally = field(default_factory=lambda: WaveTally(0, {}), init=False)
@@ -158,6 +159,7 @@ class WaveRunner:
             launch_block=self._launch_block,
             admit=self._admit,
             predict=self.durations.predict,
+            logins=self.logins,
             control=self.control,
         )
 

@@ -259,3 +259,30 @@ def test_a_job_ending_other_than_at_its_target_has_its_task_read(
     assert result.exit_code == 3, result.output
     assert result.outcomes() == {"vc-a/supervisor-1": "failed"}
     assert sim.stats()["requests"][TASK_LIST] >= 1
+
+
+def test_a_vcenter_is_logged_in_only_when_its_supervisors_need_it(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """A vCenter whose only wave never starts (the first one halted) gets no login at all."""
+    sim = start_sim(
+        scenario(
+            {
+                "vc-a": [sup("supervisor-1", fail_at_percent=50)],
+                "vc-later": [sup("supervisor-1")],
+            }
+        )
+    )
+    plan = PlanSpec(
+        waves=[
+            {"name": "first", "supervisors": refs("vc-a", "supervisor-1")},
+            {"name": "later", "supervisors": refs("vc-later", "supervisor-1")},
+        ],
+        defaults={"poll_interval": "20ms"},
+    )
+    result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    assert result.exit_code == 3, result.output
+    assert result.outcomes()["vc-later/supervisor-1"] == "not_started"
+    requests = sim.stats()["vcenter_requests"]
+    assert requests["vc-a"]["POST /api/session"] == 1
+    assert sum(requests.get("vc-later", {}).values()) == 0
