@@ -34,14 +34,25 @@ RENDERERS: dict[str, Callable[[Report], str]] = {
 """File name → renderer; report.json last, so it is never newer than its renderings."""
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` (UTF-8, newlines untouched, mode 0600) atomically."""
+def _write_temp(path: Path, text: str) -> str:
+    """``text`` in a durable temporary file beside ``path`` (mode 0600); its name."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return tmp
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` (UTF-8, newlines untouched, mode 0600) atomically."""
+    tmp = _write_temp(path, text)
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -66,15 +77,24 @@ def _fsync_dir(directory: Path) -> None:
 def write_report_files(report: Report, run_dir: Path) -> None:
     """Write report.json, report.md, report.html and junit.xml into ``run_dir``.
 
-    Everything is rendered before anything is written, so a renderer bug cannot leave a
-    mix of old and new files behind.
+    Every file is rendered and written aside before any replaces its old self, so a
+    renderer bug cannot leave a mix of old and new files behind; one rendering at a time
+    is held in memory (a 10,000-Supervisor report is megabytes in each format).
     """
-    rendered = {name: render(report) for name, render in RENDERERS.items()}
+    written: list[tuple[str, Path]] = []
     try:
-        for name, text in rendered.items():
-            atomic_write_text(run_dir / name, text)
+        for name, render in RENDERERS.items():
+            written.append((_write_temp(run_dir / name, render(report)), run_dir / name))
+        while written:
+            tmp, path = written[0]
+            os.replace(tmp, path)
+            written.pop(0)
     except OSError as exc:
         raise ReportError(f"cannot write the report into {run_dir}: {exc}") from exc
+    finally:
+        for tmp, _ in written:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
     _fsync_dir(run_dir)
 
 

@@ -249,7 +249,7 @@ class BulkPoller:
         """Serve rounds forever (until cancelled), only while someone waits for one."""
         while True:
             if self._idle():
-                await self._wake.wait()
+                await self._rest()
             self._wake = anyio.Event()
             if self._idle():
                 continue
@@ -270,6 +270,19 @@ class BulkPoller:
             self._latest = await self._round()
             self.rounds += 1
             done.set()
+
+    async def _rest(self) -> None:
+        """Wait for a reader; once the latest round is too old to serve one, let it go.
+
+        A fleet's vCenters go idle wave after wave; each one's last answers (dozens of
+        parsed Supervisors) would otherwise stay in memory for the rest of the run.
+        """
+        with anyio.move_on_after(self._interval):
+            await self._wake.wait()
+            return
+        self._latest = PollRound({}, {}, {})
+        self._latest_all_upgrades = False
+        await self._wake.wait()
 
     def _observe(self, tasks: Mapping[str, TaskInfo], at: float) -> None:
         """Record progress readings of running tasks (for the predicted ends)."""

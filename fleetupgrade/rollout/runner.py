@@ -208,6 +208,19 @@ class Runner:
         return f"approval of wave {name} timed out after {timeout:g}s"
 
     # -- waves --------------------------------------------------------------------------
+    async def _rest_vcenters(self, index: int) -> None:
+        """After wave ``index``: log out of the vCenters no later wave needs, idle the rest.
+
+        Either way their TLS connections close now, before the next wave's vCenters open
+        theirs, and a 500-vCenter run never ends with 500 logouts at once.
+        """
+        later = {s.vcenter for wave in self.plan.waves[index + 1 :] for s in wave.supervisors}
+        done = {s.vcenter for s in self.plan.waves[index].supervisors}
+        async with anyio.create_task_group() as tg:
+            for name in done:
+                client = self.fleet[name].client
+                tg.start_soon(client.drop_connections if name in later else client.aclose)
+
     async def _run_waves(self) -> None:
         records = {w.name: w for w in self.journal.waves()}
         durations = UpgradeDurations.from_rows(
@@ -248,6 +261,7 @@ class Runner:
                 logins=self._logins,
                 on_halt=self._halted,
             ).run()
+            await self._rest_vcenters(index)
             self.journal.checkpoint()
             self.write_report()
             self.emit("wave_finished", wave=wave.name, summary=f"wave {wave.name} {finished}")

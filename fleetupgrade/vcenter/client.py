@@ -131,6 +131,10 @@ class VCenterClient(AsyncResource):
         del exc
         await self.aclose()
 
+    async def drop_connections(self) -> None:
+        """Close the pooled connections (the session stays): see ``Transport.drop_connections``."""
+        await self._transport.drop_connections()
+
     async def aclose(self) -> None:
         """Delete the vCenter session (bounded) and close the HTTP session; shielded."""
         with anyio.CancelScope(shield=True):

@@ -180,6 +180,17 @@ class Transport:
             trust_env=False,
         )
 
+    async def drop_connections(self) -> None:
+        """Close every pooled connection now; the next request opens a fresh pool.
+
+        For a vCenter the run will not need for a while (its wave is over): its idle TLS
+        connections would otherwise hold their buffers until the keep-alive expires, while
+        the next wave's vCenters open theirs.
+        """
+        if self._http is not None:
+            await self.aclose()
+            await self.open()
+
     async def aclose(self) -> None:
         """Close the HTTP session."""
         if self._http is not None:

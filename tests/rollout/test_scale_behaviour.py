@@ -286,3 +286,26 @@ def test_a_vcenter_is_logged_in_only_when_its_supervisors_need_it(
     requests = sim.stats()["vcenter_requests"]
     assert requests["vc-a"]["POST /api/session"] == 1
     assert sum(requests.get("vc-later", {}).values()) == 0
+
+
+def test_between_waves_sessions_are_kept_where_needed_and_ended_where_not(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """A vCenter in two waves logs in once; each vCenter logs out exactly once."""
+    sim = start_sim(scenario({"vc-a": [sup(i) for i in _ids(2)], "vc-b": [sup("supervisor-1")]}))
+    plan = PlanSpec(
+        waves=[
+            {
+                "name": "first",
+                "supervisors": refs("vc-a", "supervisor-1") + refs("vc-b", "supervisor-1"),
+            },
+            {"name": "second", "supervisors": refs("vc-a", "supervisor-2")},
+        ],
+        defaults={"poll_interval": "20ms"},
+    )
+    result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    assert result.exit_code == 0, result.output
+    requests = sim.stats()["vcenter_requests"]
+    for vcenter in ("vc-a", "vc-b"):
+        assert requests[vcenter]["POST /api/session"] == 1, vcenter
+        assert requests[vcenter]["DELETE /api/session"] == 1, vcenter
