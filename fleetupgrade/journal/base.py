@@ -13,7 +13,7 @@ import json
 import sqlite3
 import types
 import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import Enum
@@ -85,6 +85,16 @@ def from_row(record: type[R], row: sqlite3.Row, **given: Any) -> R:
     return record(**values, **given)
 
 
+def read_columns(record: type[Any], columns: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored column values as the record's field values (what :func:`from_row` would give).
+
+    Lets a writer update its in-memory copy of a row from the values it just wrote,
+    instead of reading the row back.
+    """
+    readers = dict(_readers(record))
+    return {name: readers[name](value) for name, value in columns.items()}
+
+
 _READERS: dict[type[Any], tuple[tuple[str, Callable[[Any], Any]], ...]] = {}
 
 
@@ -132,7 +142,9 @@ class JournalBase:
             else:
                 self._db = sqlite3.connect(path, timeout=10, isolation_level=None)
                 self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("PRAGMA synchronous=FULL")
+                # Most commits need not wait for the disk (see _tx); those that must switch
+                # to FULL for their commit only.
+                self._db.execute("PRAGMA synchronous=NORMAL")
                 self._db.executescript(_SCHEMA)
             self._db.row_factory = sqlite3.Row
             self._db.execute("SELECT count(*) FROM meta").fetchone()
@@ -200,8 +212,8 @@ class JournalBase:
         on resume when lost.
         """
         with self._io(operation):
-            if not fsync:
-                self._db.execute("PRAGMA synchronous=NORMAL")
+            if fsync:
+                self._db.execute("PRAGMA synchronous=FULL")
             try:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
@@ -211,8 +223,8 @@ class JournalBase:
                     raise
                 self._db.execute("COMMIT")
             finally:
-                if not fsync:
-                    self._db.execute("PRAGMA synchronous=FULL")
+                if fsync:
+                    self._db.execute("PRAGMA synchronous=NORMAL")
 
     def _rows(self, query: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         with self._io("read the journal"):

@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Any
 
 from fleetupgrade.errors import JournalTransitionError
-from fleetupgrade.journal.base import from_row, ts
+from fleetupgrade.journal.base import from_row, read_columns, ts
 from fleetupgrade.journal.logbook import Logbook
 from fleetupgrade.journal.records import (
     Phase,
@@ -68,13 +68,16 @@ class Journal(Logbook):
             self._cache, self._waves_keys = cache, by_wave
         return self._cache
 
-    def _refresh(self, key: str) -> None:
-        """Re-read one row into the cache after a write (no-op before the cache loads)."""
-        if self._cache is None:
+    def _written(self, key: str, columns: dict[str, Any]) -> None:
+        """Apply the column values just written to the cached row (no-op before it loads)."""
+        if self._cache is None or key not in self._cache:
             return
-        rows = self._rows("SELECT * FROM supervisors WHERE key = ?", (key,))
-        if rows:
-            self._cache[key] = _supervisor(rows[0])
+        stored = dict(columns)
+        changes: dict[str, Any] = {}
+        if "messages" in stored:
+            changes["messages"] = _messages(stored.pop("messages"))
+        changes.update(read_columns(SupervisorRecord, stored))
+        self._cache[key] = replace(self._cache[key], **changes)
 
     # -- setup --------------------------------------------------------------------------
     def initialise(
@@ -136,7 +139,7 @@ class Journal(Logbook):
             )
             if cursor.rowcount != 1:
                 raise JournalTransitionError(f"{key}: cannot {what} from its current phase")
-        self._refresh(key)
+        self._written(key, columns)
 
     def resolve(
         self, key: str, *, id: str, name: str | None, from_version: str, nodes: int | None
@@ -166,16 +169,25 @@ class Journal(Logbook):
             if row is None:
                 raise JournalTransitionError(f"{key}: an intent needs phase pending")
             attempt = int(row["attempts"]) + 1
+            columns: dict[str, Any] = {
+                "phase": Phase.INTENT.value,
+                "intent_at": ts(now),
+                "vcenter_intent_at": ts(vcenter_at),
+                "attempts": attempt,
+                "outcome": None,
+                "reason": None,
+            }
             db.execute(
-                "UPDATE supervisors SET phase = 'intent', intent_at = ?, vcenter_intent_at = ?, "
-                "attempts = ?, outcome = NULL, reason = NULL WHERE key = ?",
-                (ts(now), ts(vcenter_at), attempt, key),
+                "UPDATE supervisors SET phase = :phase, intent_at = :intent_at, "
+                "vcenter_intent_at = :vcenter_intent_at, attempts = :attempts, "
+                "outcome = :outcome, reason = :reason WHERE key = :key",
+                {**columns, "key": key},
             )
             db.execute(
                 "INSERT INTO attempts(key, attempt, intent_at) VALUES (?, ?, ?)",
                 (key, attempt, ts(now)),
             )
-        self._refresh(key)
+        self._written(key, columns)
         return attempt
 
     def mark_launched(
@@ -216,8 +228,7 @@ class Journal(Logbook):
         """Record live progress (read by ``status``); not needed for safety, so no fsync."""
         with self._tx("write progress", fsync=False) as db:
             db.execute("UPDATE supervisors SET progress = ? WHERE key = ?", (progress, key))
-        if self._cache is not None and key in self._cache:
-            self._cache[key] = replace(self._cache[key], progress=progress)
+        self._written(key, {"progress": progress})
 
     def mark_done(
         self,
@@ -317,7 +328,9 @@ def _messages_json(messages: Sequence[Message]) -> str:
     return json.dumps([[m.severity, m.id, redact_text(m.text)] for m in messages])
 
 
+def _messages(stored: str) -> tuple[Message, ...]:
+    return tuple(Message(*m) for m in json.loads(stored))
+
+
 def _supervisor(row: sqlite3.Row) -> SupervisorRecord:
-    return from_row(
-        SupervisorRecord, row, messages=tuple(Message(*m) for m in json.loads(row["messages"]))
-    )
+    return from_row(SupervisorRecord, row, messages=_messages(row["messages"]))

@@ -75,3 +75,30 @@ def test_supervisor_and_wave_rows_keep_their_types(tmp_path: Path) -> None:
     assert reader.waves() == [
         WaveRecord(0, "canary", "percent", "12.5", "count", "1", WaveStatus.COMPLETED, AT, None)
     ]
+
+
+def test_the_writer_s_copy_of_a_row_matches_the_row_after_every_transition(
+    tmp_path: Path,
+) -> None:
+    """The in-memory row a transition leaves equals the row read back from disk."""
+    journal = _journal(tmp_path)
+    journal.supervisors()  # load the in-memory copy
+    steps = [
+        lambda: journal.resolve("k0", id="sv-0", name="alpha", from_version="9.0.0", nodes=5),
+        lambda: journal.mark_intent("k0", vcenter_at=AT),
+        lambda: journal.mark_no_job("k0", "vCenter said no"),
+        lambda: journal.mark_intent("k0"),
+        lambda: journal.mark_launched("k0", task_id="t-1", started_at=AT, adopted=True),
+        lambda: journal.set_progress("k0", 40),
+        lambda: journal.mark_job_ended("k0", AT),
+        lambda: journal.mark_done(
+            "k0", Outcome.FAILED, "token=hunter2 broke", (Message("ERROR", "x.y", "bad"),)
+        ),
+    ]
+    for step in steps:
+        step()
+        fresh = Journal(tmp_path / "state.db", readonly=True)
+        try:
+            assert journal.supervisor("k0") == fresh.supervisor("k0")
+        finally:
+            fresh.close()
