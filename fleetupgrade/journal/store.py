@@ -128,7 +128,16 @@ class Journal(Logbook):
         self._cache = self._waves_keys = None
 
     # -- a Supervisor's transitions (the only writes of its row) ------------------------
-    def _move(self, key: str, allowed: frozenset[Phase], what: str, **columns: Any) -> None:
+    def _move(
+        self,
+        key: str,
+        allowed: frozenset[Phase],
+        what: str,
+        *,
+        attempt_result: tuple[str, str | None] | None = None,
+        **columns: Any,
+    ) -> None:
+        """One transition in one transaction; ``attempt_result`` closes the last attempt."""
         assignments = ", ".join(f"{name} = :{name}" for name in columns)
         phases = ", ".join(f"'{p.value}'" for p in allowed)
         with self._tx(fsync=False) as db:
@@ -139,6 +148,13 @@ class Journal(Logbook):
             )
             if cursor.rowcount != 1:
                 raise JournalTransitionError(f"{key}: cannot {what} from its current phase")
+            if attempt_result is not None:
+                result, task_id = attempt_result
+                db.execute(
+                    "UPDATE attempts SET result = ?, task_id = ? WHERE key = ? AND attempt = "
+                    "(SELECT max(attempt) FROM attempts WHERE key = ?) AND result IS NULL",
+                    (redact_text(result), task_id, key, key),
+                )
         self._written(key, columns)
 
     def resolve(
@@ -204,21 +220,18 @@ class Journal(Logbook):
             adopted=int(adopted),
             outcome=None,
             reason=None,
+            attempt_result=("job", task_id),
         )
-        self._attempt_result(key, "job", task_id)
 
     def mark_no_job(self, key: str, why: str) -> None:
         """The last intent made no job (vCenter proved or said so): back to pending."""
-        self._move(key, frozenset({Phase.INTENT}), "clear an intent", phase="pending")
-        self._attempt_result(key, why, None)
-
-    def _attempt_result(self, key: str, result: str, task_id: str | None) -> None:
-        with self._tx(fsync=False) as db:
-            db.execute(
-                "UPDATE attempts SET result = ?, task_id = ? WHERE key = ? AND attempt = "
-                "(SELECT max(attempt) FROM attempts WHERE key = ?) AND result IS NULL",
-                (redact_text(result), task_id, key, key),
-            )
+        self._move(
+            key,
+            frozenset({Phase.INTENT}),
+            "clear an intent",
+            phase="pending",
+            attempt_result=(why, None),
+        )
 
     def mark_job_ended(self, key: str, at: datetime) -> None:
         """The job ended successfully; the health wait starts now."""
