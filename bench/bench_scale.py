@@ -60,6 +60,7 @@ class Shape:
     concurrent: int
     waves: int
     canary: bool  # first wave: one Supervisor per vCenter, then the rest in one wave
+    expected: float | None = None  # the plan's expected_upgrade_duration, real seconds
 
     @property
     def supervisors(self) -> int:
@@ -126,6 +127,8 @@ def write_plan(directory: Path, shape: Shape, ready: dict[str, Any]) -> Path:
         f'upgrade_timeout = "{max(4 * 3600, shape.job_seconds * 20):g}s"',
         f'stall_timeout = "{max(3600, shape.job_seconds * 10):g}s"',
     ]
+    if shape.expected is not None:
+        lines.append(f'expected_upgrade_duration = "{shape.expected * 1000:g}ms"')
     for name, url in sorted(ready["vcenters"].items()):
         lines += [
             "[[vcenters]]",
@@ -343,6 +346,11 @@ def main() -> None:
     parser.add_argument("--concurrent", type=int)
     parser.add_argument("--waves", type=int, default=4)
     parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument(
+        "--expected",
+        type=float,
+        help="real seconds the plan declares as expected_upgrade_duration (default: none)",
+    )
     parser.add_argument("--json", action="store_true", help="also print each run as JSON")
     parser.add_argument("--tracemalloc", type=Path, help="dump the run's top allocations here")
     parser.add_argument("--profile", type=Path, help="run under cProfile, stats written here")
@@ -360,6 +368,7 @@ def main() -> None:
             concurrent=args.concurrent or 5,
             waves=2,
             canary=True,
+            expected=args.expected,
         )
     else:
         shape = Shape(
@@ -371,6 +380,7 @@ def main() -> None:
             concurrent=args.concurrent or 4,
             waves=args.waves,
             canary=False,
+            expected=args.expected,
         )
     results = []
     for index in range(args.runs):
