@@ -162,7 +162,7 @@ def build_report(supervisors: int, waves: int, vcenters: int = 50, seed: int = 1
                 at=T0 + timedelta(hours=7),
                 target="https://hooks.example/***",
                 event="wave_halted",
-                status="sent",
+                status="delivered",
             )
         ],
     )
