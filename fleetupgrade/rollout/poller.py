@@ -35,7 +35,7 @@ while it is at most one interval old.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import anyio
@@ -299,15 +299,15 @@ class BulkPoller:
             elif done > pace.last:
                 pace.last_at, pace.last = at, done
 
-    async def _read_tasks(self, supervisor_ids: list[str]) -> dict[str, TaskInfo]:
-        if not supervisor_ids:
+    async def _read_tasks(self, jobs: Sequence[_Job]) -> dict[str, TaskInfo]:
+        if not jobs:
             return {}
-        task_ids = sorted({self._jobs[s].task_id for s in supervisor_ids})
+        task_ids = sorted({job.task_id for job in jobs})
         self._asked.update(task_ids)
         tasks = dict(await self._client.list_tasks(task_ids))
         now = anyio.current_time()
-        for supervisor_id in supervisor_ids:
-            self._jobs[supervisor_id].read_at = now
+        for job in jobs:
+            job.read_at = now
         self._observe(tasks, now)
         return tasks
 
@@ -316,9 +316,8 @@ class BulkPoller:
         self._upgrades_at = anyio.current_time()
         return upgrades
 
-    def _needs_task(self, supervisor_id: str, summary: UpgradeSummary | None, now: float) -> bool:
+    def _needs_task(self, job: _Job, summary: UpgradeSummary | None, now: float) -> bool:
         """In an Upgrades-first round: whether this job's task must be read too."""
-        job = self._jobs[supervisor_id]
         if summary is not None and at_target(summary.state, summary.current_version, job.desired):
             return False  # ended well: the list says all there is to say
         if summary is None or summary.state is not UpgradeState.INPROGRESS:
@@ -328,35 +327,40 @@ class BulkPoller:
         stale = now - job.read_at >= MAX_QUIET_INTERVALS * self._interval
         return self._predicted_end(job) is None or stale
 
-    async def _tasks_first(self) -> tuple[dict[str, TaskInfo], dict[str, UpgradeSummary] | None]:
-        tasks = await self._read_tasks(list(self._jobs))
+    async def _tasks_first(
+        self, jobs: Mapping[str, _Job]
+    ) -> tuple[dict[str, TaskInfo], dict[str, UpgradeSummary] | None]:
+        tasks = await self._read_tasks(list(jobs.values()))
         wanted = bool(self._upgrades) or any(
             (task := tasks.get(job.task_id)) is None or task.status.value in _FINAL
-            for job in self._jobs.values()
+            for job in jobs.values()
         )
         return tasks, (await self._read_upgrades() if wanted else None)
 
     async def _upgrades_first(
-        self, now: float
+        self, jobs: Mapping[str, _Job], now: float
     ) -> tuple[dict[str, TaskInfo], dict[str, UpgradeSummary]]:
         upgrades = await self._read_upgrades()
-        asked = [s for s in self._jobs if self._needs_task(s, upgrades.get(s), now)]
-        tasks = await self._read_tasks(asked)
+        asked = {s: job for s, job in jobs.items() if self._needs_task(job, upgrades.get(s), now)}
+        tasks = await self._read_tasks(list(asked.values()))
         raced = any(
             (summary := upgrades.get(s)) is not None
             and summary.state is UpgradeState.INPROGRESS
-            and (task := tasks.get(self._jobs[s].task_id)) is not None
+            and (task := tasks.get(job.task_id)) is not None
             and task.status.value in _FINAL
-            for s in asked
+            for s, job in asked.items()
         )
         return tasks, (await self._read_upgrades() if raced else upgrades)
 
+    @staticmethod
     def _succeeded(
-        self, tasks: Mapping[str, TaskInfo], upgrades: Mapping[str, UpgradeSummary]
+        jobs: Mapping[str, _Job],
+        tasks: Mapping[str, TaskInfo],
+        upgrades: Mapping[str, UpgradeSummary],
     ) -> set[str]:
         """Followed jobs this round saw succeed (task SUCCEEDED, or idle at the target)."""
         found = set()
-        for supervisor_id, job in self._jobs.items():
+        for supervisor_id, job in jobs.items():
             task = tasks.get(job.task_id)
             summary = upgrades.get(supervisor_id)
             if (task is not None and task.status.value == "SUCCEEDED") or (
@@ -375,12 +379,15 @@ class BulkPoller:
         self._health_ahead = set()
         self._asked = set()
         now = anyio.current_time()
+        # The jobs of this round: one followed or unfollowed meanwhile waits for the next.
+        jobs = dict(self._jobs)
         try:
             if self._upgrades or self._ends_due(now):
-                tasks, upgrades = await self._upgrades_first(now)
-            elif self._jobs:
-                tasks, upgrades = await self._tasks_first()
-            ahead = {s for s in self._succeeded(tasks, upgrades or {}) if self._jobs[s].health}
+                tasks, upgrades = await self._upgrades_first(jobs, now)
+            elif jobs:
+                tasks, upgrades = await self._tasks_first(jobs)
+            seen = self._succeeded(jobs, tasks, upgrades or {})
+            ahead = {s for s in seen if jobs[s].health}
             if self._health or ahead:
                 health = {s.id: s for s in await self._client.list_supervisors()}
                 self._health_ahead = ahead

@@ -309,3 +309,39 @@ def test_between_waves_sessions_are_kept_where_needed_and_ended_where_not(
     for vcenter in ("vc-a", "vc-b"):
         assert requests[vcenter]["POST /api/session"] == 1, vcenter
         assert requests[vcenter]["DELETE /api/session"] == 1, vcenter
+
+
+def test_a_job_unfollowed_while_its_round_is_in_flight_does_not_break_the_round(
+    start_sim: Any, tmp_path: Path
+) -> None:
+    """A watcher that gives up (timeout) mid-round leaves the poller serving the others."""
+    sim = start_sim(
+        scenario({"vc-a": [sup(i) for i in _ids(2)]}, faults={"vc-a": {"latency": "300ms"}})
+    )
+    endpoint = VCenterEndpoint(
+        name="vc-a",
+        url=sim.url("vc-a"),
+        username="administrator@vsphere.local",
+        password=SIM_PASSWORD,
+        ca_file=sim.ca_file,
+    )
+
+    async def scenario_run() -> set[str]:
+        async with VCenterClient(endpoint) as client:
+            await client.login()
+            poller = BulkPoller(client, interval=0.05)
+            for supervisor_id in _ids(2):
+                task_id = await client.create_upgrade_job(
+                    supervisor_id, "9.1.0", ignore_precheck_warnings=False
+                )
+                poller.follow(supervisor_id, task_id, desired="9.1.0")
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(poller.run)
+                await anyio.sleep(0.1)  # the first round's task list is on the wire
+                poller.unfollow("supervisor-1")
+                seen = await poller.next_round()
+                tg.cancel_scope.cancel()
+            return set(seen.tasks) & set(seen.asked)
+
+    read = anyio.run(scenario_run)
+    assert len(read) == 1  # the job still followed was read; the other was let go
