@@ -64,7 +64,7 @@ from fleetupgrade.vcenter.reconcile import (
 )
 from fleetupgrade.vcenter.retries import RetryPolicy, check_transient, retry_safe
 from fleetupgrade.vcenter.session import ApiSession
-from fleetupgrade.vcenter.transport import Counters, Response, Transport, encode_path
+from fleetupgrade.vcenter.transport import Call, Counters, Response, Transport, encode_path
 
 __all__ = ["VCenterClient"]
 
@@ -160,12 +160,10 @@ class VCenterClient(AsyncResource):
     ) -> T:
         """Send a safe request and parse its answer, retrying transient failures."""
         await self._session.token()  # the login has its own retries
+        call = Call(method, path, operation, query, json_body, expected)
 
         async def once() -> T:
-            response = await self._session.call(
-                method, path, operation=operation, query=query, json_body=json_body,
-                expected=expected,
-            )  # fmt: skip
+            response = await self._session.call(call)
             return parse(check_transient(self.name, operation, response))
 
         return await retry_safe(

@@ -43,7 +43,13 @@ from fleetupgrade.vcenter.errors_map import ErrorAnswer, parse_error_answer
 from fleetupgrade.vcenter.models import TaskInfo, UpgradeInfo
 from fleetupgrade.vcenter.reconcile import Reconciliation, judge, unreadable
 from fleetupgrade.vcenter.session import SESSION_HEADER, ApiSession
-from fleetupgrade.vcenter.transport import Response, Transport, encode_path, request_not_sent
+from fleetupgrade.vcenter.transport import (
+    Call,
+    Response,
+    Transport,
+    encode_path,
+    request_not_sent,
+)
 
 __all__ = ["CREATE", "JobReads", "UpgradeJobs"]
 
@@ -103,12 +109,14 @@ class UpgradeJobs:
             vcenter_since = self._transport.clock.to_vcenter(since)
             try:
                 response = await self._transport.request(
-                    "POST",
-                    encode_path(*_JOBS, supervisor_id),
-                    operation=CREATE,
-                    json_body=body,
+                    Call(
+                        "POST",
+                        encode_path(*_JOBS, supervisor_id),
+                        CREATE,
+                        json_body=body,
+                        expected=frozenset({401}),
+                    ),
                     headers={SESSION_HEADER: token},
-                    expected=frozenset({401}),
                 )
             except VCenterUnreachable as exc:
                 if request_not_sent(exc):

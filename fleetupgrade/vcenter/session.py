@@ -15,8 +15,7 @@ in this object and in request headers, never in logs, messages or reprs.
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
-from typing import Any
+from dataclasses import replace
 
 import anyio
 import structlog
@@ -25,7 +24,7 @@ from fleetupgrade.errors import AuthenticationError, VCenterError
 from fleetupgrade.vcenter.answers import parse_string, raise_for_status
 from fleetupgrade.vcenter.endpoint import VCenterEndpoint
 from fleetupgrade.vcenter.retries import RetryPolicy, check_transient, retry_safe
-from fleetupgrade.vcenter.transport import Response, Transport
+from fleetupgrade.vcenter.transport import Call, Response, Transport
 
 __all__ = ["LOGOUT_TIMEOUT", "SESSION_HEADER", "ApiSession"]
 
@@ -103,14 +102,11 @@ class ApiSession:
         if self._credentials_refused:
             raise self._credentials_error()
         response = await self._transport.request(
-            "POST",
-            "/api/session",
-            operation=operation,
+            Call("POST", "/api/session", operation, expected=frozenset({401})),
             headers={
                 "Authorization": _basic_authorization(self._endpoint),
                 "vmware-use-header-authn": "true",
             },
-            expected=frozenset({401}),
         )
         if response.status == 401:
             self._credentials_refused = True
@@ -129,31 +125,15 @@ class ApiSession:
             f"check username/password for vCenter {name}",
         )
 
-    async def call(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        query: Sequence[tuple[str, str]] = (),
-        json_body: Any = None,
-        expected: frozenset[int] = frozenset(),
-    ) -> Response:
+    async def call(self, call: Call) -> Response:
         """Send an authenticated request once; after a 401, renew the session and send again.
 
         Only for requests that are safe to repeat (the caller retries transient failures).
         """
         token = await self.token()
         for attempt in (1, 2):
-            response = await self._transport.request(
-                method,
-                path,
-                operation=operation,
-                query=query,
-                json_body=json_body,
-                headers={SESSION_HEADER: token},
-                expected=expected | ({401} if attempt == 1 else set()),
-            )
+            renewable = replace(call, expected=call.expected | {401}) if attempt == 1 else call
+            response = await self._transport.request(renewable, headers={SESSION_HEADER: token})
             if response.status != 401 or attempt == 2:
                 break
             await self.renew(token, retrying=False)
@@ -168,9 +148,7 @@ class ApiSession:
         with anyio.move_on_after(LOGOUT_TIMEOUT) as scope:
             try:
                 await self._transport.request(
-                    "DELETE",
-                    "/api/session",
-                    operation="logout",
+                    Call("DELETE", "/api/session", "logout"),
                     headers={SESSION_HEADER: token},
                     time_limit=LOGOUT_TIMEOUT,
                 )

@@ -49,6 +49,7 @@ from fleetupgrade.vcenter.vclock import VCenterClock
 
 __all__ = [
     "RETRY_STATUSES",
+    "Call",
     "Counters",
     "Response",
     "Transport",
@@ -72,6 +73,22 @@ for the process; an answer larger than the buffer is simply read in several chun
 """
 if getattr(asyncio.sslproto.SSLProtocol, "max_size", 0) > SSL_READ_BUFFER:
     asyncio.sslproto.SSLProtocol.max_size = SSL_READ_BUFFER
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One vCenter API call as the client means it: what to send and what to call it.
+
+    ``operation`` names the call in errors and logs; ``expected`` lists error statuses that
+    are a normal answer for it (not counted as errors).
+    """
+
+    method: str
+    path: str
+    operation: str
+    query: Sequence[tuple[str, str]] = ()
+    json_body: Any = None
+    expected: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,14 +216,9 @@ class Transport:
 
     async def request(
         self,
-        method: str,
-        path: str,
+        call: Call,
         *,
-        operation: str,
-        query: Sequence[tuple[str, str]] = (),
-        json_body: Any = None,
         headers: Mapping[str, str] | None = None,
-        expected: frozenset[int] = frozenset(),
         time_limit: float | None = None,
     ) -> Response:
         """Send one request once; return the answer whatever its status.
@@ -217,6 +229,8 @@ class Transport:
         """
         if self._http is None:
             raise RuntimeError("VCenterClient used outside 'async with'")
+        method, path, operation = call.method, call.path, call.operation
+        query, json_body, expected = call.query, call.json_body, call.expected
         url = self._endpoint.api_base + path
         if query:
             url += "?" + urlencode(list(query), quote_via=quote, safe="")
