@@ -88,6 +88,7 @@ class _Secrets:
             self._values.add(value)
             ordered = sorted(self._values, key=lambda v: (-len(v), v))
             self.pattern = re.compile("|".join(re.escape(v) for v in ordered))
+            redact_text.cache_clear()  # a text masked before may hold the new secret
 
 
 _SECRETS = _Secrets()
@@ -107,13 +108,17 @@ def register_secret_url(url: str) -> None:
     _SECRETS.add(url.strip())
 
 
+@functools.lru_cache(maxsize=8192)  # run ids, names and labels recur in every event
 def redact_text(text: str) -> str:
     """``text`` with registered secrets and inline credentials masked."""
     pattern = _SECRETS.pattern
     if pattern is not None:
         text = pattern.sub(MASK, text)
-    text = _INLINE_SECRET.sub(lambda m: f"{m[1]}{m[2]}{m[3] or ''}{MASK}", text)
-    return _SCHEME_SECRET.sub(lambda m: f"{m[1]} {MASK}", text)
+    if ":" in text or "=" in text:  # the inline form needs one of them
+        text = _INLINE_SECRET.sub(lambda m: f"{m[1]}{m[2]}{m[3] or ''}{MASK}", text)
+    if "Basic" in text or "Bearer" in text:
+        text = _SCHEME_SECRET.sub(lambda m: f"{m[1]} {MASK}", text)
+    return text
 
 
 def redact(value: Any) -> Any:
