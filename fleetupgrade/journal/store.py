@@ -249,8 +249,15 @@ class Journal(Logbook):
         outcome: Outcome,
         reason: str | None,
         messages: Sequence[Message] = (),
+        *,
+        job_ended_at: datetime | None = None,
     ) -> None:
-        """The Supervisor's final outcome (from pending: nothing was fired)."""
+        """The Supervisor's final outcome (from pending: nothing was fired).
+
+        ``job_ended_at``: when its job ended, for a job whose end was not recorded apart
+        (no health wait came between).
+        """
+        ended: dict[str, Any] = {} if job_ended_at is None else {"job_ended_at": ts(job_ended_at)}
         self._move(
             key,
             frozenset({Phase.PENDING, Phase.LAUNCHED}),
@@ -260,6 +267,7 @@ class Journal(Logbook):
             reason=None if reason is None else redact_text(reason),
             messages=_messages_json(messages),
             finished_at=ts(utcnow()),
+            **ended,
         )
 
     def mark_detached(self, key: str, reason: str) -> None:

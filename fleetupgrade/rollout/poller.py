@@ -191,12 +191,17 @@ class BulkPoller:
 
         Served once: the health check's later reads wait for fresh rounds.
         """
-        latest = self._latest
-        if supervisor_id in self._health_ahead and latest.error is None:
-            self._health_ahead.discard(supervisor_id)
-            if supervisor_id in latest.health:
-                return latest
+        if self.take_health(supervisor_id) is not None:
+            return self._latest
         return await self.read_health(supervisor_id)
+
+    def take_health(self, supervisor_id: str) -> SupervisorSummary | None:
+        """The health the latest round read after seeing this job succeed (served once)."""
+        latest = self._latest
+        if supervisor_id not in self._health_ahead or latest.error is not None:
+            return None
+        self._health_ahead.discard(supervisor_id)
+        return latest.health.get(supervisor_id)
 
     async def _asking(self, wanted: dict[str, int], supervisor_id: str) -> PollRound:
         wanted[supervisor_id] = wanted.get(supervisor_id, 0) + 1

@@ -16,6 +16,7 @@ import random
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 import anyio
@@ -146,9 +147,11 @@ def _finish(
     outcome: Outcome,
     reason: str | None,
     messages: Sequence[Message] = (),
+    *,
+    job_ended_at: datetime | None = None,
 ) -> None:
     kept = tuple(messages)
-    ctx.journal.mark_done(row.key, outcome, reason, kept)
+    ctx.journal.mark_done(row.key, outcome, reason, kept, job_ended_at=job_ended_at)
     level = log.info if outcome in (Outcome.UPGRADED, Outcome.ALREADY_CURRENT) else log.warning
     level("supervisor_finished", outcome=outcome.value, reason=reason, task_id=row.task_id)
     for message in kept:
@@ -402,16 +405,19 @@ async def _follow(ctx: SupervisorContext, row: SupervisorRecord) -> None:
     verdict = finished_job(
         end, desired=row.to_version, ignore_warnings=None if row.adopted else row.ignore_warnings
     )
+    ended_at = None
     if verdict.outcome is Outcome.UPGRADED and ctx.health_timeout > 0:
-        ctx.journal.mark_job_ended(row.key, utcnow())
+        ended_at = utcnow()
         health = HealthWatch(ctx.handle, row.id)
-        with anyio.move_on_after(ctx.health_timeout) as waited:
-            await health.wait_healthy()
-        if waited.cancelled_caught:
-            reason = f"not healthy within health_timeout: {health.problem()}"
-            _finish(ctx, row, Outcome.UNHEALTHY, reason, verdict.messages)
-            return
-    _finish(ctx, row, verdict.outcome, verdict.reason, verdict.messages)
+        if not health.healthy_now():
+            ctx.journal.mark_job_ended(row.key, ended_at)  # status shows the health wait
+            with anyio.move_on_after(ctx.health_timeout) as waited:
+                await health.wait_healthy()
+            if waited.cancelled_caught:
+                reason = f"not healthy within health_timeout: {health.problem()}"
+                _finish(ctx, row, Outcome.UNHEALTHY, reason, verdict.messages)
+                return
+    _finish(ctx, row, verdict.outcome, verdict.reason, verdict.messages, job_ended_at=ended_at)
 
 
 async def _read_info(ctx: SupervisorContext, supervisor_id: str) -> UpgradeInfo:

@@ -148,6 +148,17 @@ class HealthWatch:
         self._id = supervisor_id
         self._last: SupervisorSummary | None = None
 
+    def healthy_now(self) -> bool:
+        """Whether the round that saw the job succeed already showed the Supervisor healthy.
+
+        Lets the caller finish without recording a health wait that never happened.
+        """
+        summary = self._handle.poller.take_health(self._id)
+        if summary is None:
+            return False
+        self._last = summary
+        return _healthy(summary)
+
     async def wait_healthy(self) -> None:
         """Return once a bulk round shows the Supervisor healthy.
 

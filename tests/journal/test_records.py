@@ -102,3 +102,18 @@ def test_the_writer_s_copy_of_a_row_matches_the_row_after_every_transition(
             assert journal.supervisor("k0") == fresh.supervisor("k0")
         finally:
             fresh.close()
+
+
+def test_a_job_healthy_at_once_records_its_end_with_its_outcome(tmp_path: Path) -> None:
+    """mark_done can carry the job's end, so a success without a health wait is one write."""
+    journal = _journal(tmp_path)
+    journal.supervisors()
+    journal.mark_intent("k0")
+    journal.mark_launched("k0", task_id="t-1", started_at=AT)
+    journal.mark_done("k0", Outcome.UPGRADED, None, job_ended_at=AT)
+    fresh = Journal(tmp_path / "state.db", readonly=True)
+    try:
+        assert fresh.supervisor("k0").job_ended_at == AT
+        assert journal.supervisor("k0") == fresh.supervisor("k0")
+    finally:
+        fresh.close()
