@@ -7,6 +7,8 @@ flag (signal, abort, window grace over, approval timeout): it also cancels the w
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import anyio
@@ -33,6 +35,7 @@ class RunControl:
     approvals: dict[str, Approval] = field(default_factory=dict)
     waves_scope: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     _changed: anyio.Event = field(default_factory=anyio.Event)
+    _shortened: dict[int, tuple[anyio.CancelScope, float]] = field(default_factory=dict)
 
     def launch_block(self) -> str | None:
         """Why nothing new may be fired now (None: firing is allowed)."""
@@ -42,8 +45,25 @@ class RunControl:
         """Stop: nothing new is fired, in-flight jobs are detached, the waves end."""
         if self.stop_reason is None:
             self.stop_reason = reason
+        for scope, grace in list(self._shortened.values()):
+            scope.deadline = min(scope.deadline, anyio.current_time() + grace)
         self.waves_scope.cancel()
         self._notify()
+
+    @contextmanager
+    def shortened_on_stop(self, scope: anyio.CancelScope, grace: float) -> Iterator[None]:
+        """While inside: a stop leaves ``scope`` at most ``grace`` more seconds.
+
+        For shielded work (a create whose answer must be journaled) that a stop must not
+        wait on for long; no task watches for the stop, :meth:`stop` shortens the scope.
+        """
+        if self.stop_reason is not None:
+            scope.deadline = min(scope.deadline, anyio.current_time() + grace)
+        self._shortened[id(scope)] = (scope, grace)
+        try:
+            yield
+        finally:
+            del self._shortened[id(scope)]
 
     def close_window(self, reason: str) -> None:
         """The window closed: nothing new is fired; in-flight jobs are still watched."""

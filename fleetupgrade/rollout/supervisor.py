@@ -15,6 +15,7 @@ import os
 import random
 import signal
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -78,8 +79,10 @@ class StopSwitch(Protocol):
         """Why the run is stopping (None: it is not)."""
         ...
 
-    async def wait_changed(self) -> None:
-        """Return when any switch changes."""
+    def shortened_on_stop(
+        self, scope: anyio.CancelScope, grace: float
+    ) -> AbstractContextManager[None]:
+        """While inside: a stop leaves ``scope`` at most ``grace`` more seconds."""
         ...
 
 
@@ -316,8 +319,12 @@ async def _shielded_create(ctx: SupervisorContext, row: SupervisorRecord) -> str
     failure: list[VCenterError] = []
     with anyio.CancelScope(shield=True) as shield:
         shield.deadline = anyio.current_time() + ctx.create_deadline
-        async with anyio.create_task_group() as group:
-            group.start_soon(_cut_short_on_stop, ctx, shield)
+        shortened: AbstractContextManager[None] = (
+            nullcontext()
+            if ctx.control is None
+            else ctx.control.shortened_on_stop(shield, STOP_GRACE)
+        )
+        with shortened:
             try:
                 result.append(
                     await ctx.handle.client.create_upgrade_job(
@@ -326,22 +333,11 @@ async def _shielded_create(ctx: SupervisorContext, row: SupervisorRecord) -> str
                 )
             except VCenterError as exc:
                 failure.append(exc)
-            finally:
-                group.cancel_scope.cancel()
     if shield.cancelled_caught:
         log.warning("create_cut_off", reason="no answer within the create deadline")
     if failure:
         raise failure[0]
     return result[0] if result else None
-
-
-async def _cut_short_on_stop(ctx: SupervisorContext, shield: anyio.CancelScope) -> None:
-    """Shorten the create's shield to :data:`STOP_GRACE` once the run is stopping."""
-    if ctx.control is None:
-        return
-    while ctx.control.stop_reason is None:
-        await ctx.control.wait_changed()
-    shield.deadline = min(shield.deadline, anyio.current_time() + STOP_GRACE)
 
 
 async def _settle_doubt(ctx: SupervisorContext, row: SupervisorRecord) -> str | None:
