@@ -263,7 +263,9 @@ class Runner:
             ).run()
             await self._rest_vcenters(index)
             self.journal.checkpoint()
-            self.write_report()
+            last = index == len(self.plan.waves) - 1
+            if not last or finished is not WaveStatus.COMPLETED:
+                self.write_report()  # the run's end writes every file right after the last
             self.emit("wave_finished", wave=wave.name, summary=f"wave {wave.name} {finished}")
             if finished is not WaveStatus.COMPLETED:
                 log.warning("later_waves_skipped", wave=wave.name)

@@ -68,7 +68,11 @@ class VCenterClock:
 
     def to_vcenter(self, ours: datetime) -> datetime | None:
         """Our instant ``ours`` on vCenter's clock (nearest estimate); None without any."""
-        if not self._samples:
+        samples = self._samples
+        if not samples:
             return None
-        _, offset = min(self._samples, key=lambda sample: abs(sample[0] - ours))
+        latest_at, latest = samples[-1]
+        if ours >= latest_at:  # samples are kept in time order: the last one is nearest
+            return ours + latest
+        _, offset = min(samples, key=lambda sample: abs(sample[0] - ours))
         return ours + offset
