@@ -328,6 +328,7 @@ def test_events_file_is_private(tmp_path: Path) -> None:
 
 def test_reset_removes_the_handlers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """After reset_logging nothing of ours stays on the root logger."""
+    reset_logging()  # whatever an earlier test in this worker left configured
     before = list(logging.getLogger().handlers)
     configure_logging(events_file=tmp_path / "e.jsonl", stderr_format="json")
     assert len(logging.getLogger().handlers) == len(before) + 2
