@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,7 +43,7 @@ from fleetupgrade.errors import (
 )
 from fleetupgrade.journal.records import Phase, SupervisorRecord
 from fleetupgrade.journal.store import Journal
-from fleetupgrade.outcomes import Message, Outcome
+from fleetupgrade.outcomes import Outcome
 from fleetupgrade.rollout.fleet import VCenterHandle
 from fleetupgrade.rollout.watch import HealthWatch, TimedOut, WatchLimits, wait_job_end
 from fleetupgrade.timefmt import utcnow
@@ -139,7 +139,7 @@ def _unreachable(ctx: SupervisorContext, key: str, exc: VCenterError) -> Supervi
         # outlived its retries is a vCenter we cannot use now: ``unreachable``.
         refused = isinstance(exc, APIError) and exc.status < 500 and exc.status != 429
         outcome = Outcome.REJECTED if refused else Outcome.UNREACHABLE
-        _finish(ctx, row, outcome, str(exc))
+        _finish(ctx, row, Finish(outcome, str(exc)))
     # A job may exist: the row stays in doubt; the run's end marks it detached.
     return ctx.journal.supervisor(key)
 
@@ -147,17 +147,16 @@ def _unreachable(ctx: SupervisorContext, key: str, exc: VCenterError) -> Supervi
 def _finish(
     ctx: SupervisorContext,
     row: SupervisorRecord,
-    outcome: Outcome,
-    reason: str | None,
-    messages: Sequence[Message] = (),
+    end: Finish,
     *,
     job_ended_at: datetime | None = None,
 ) -> None:
-    kept = tuple(messages)
-    ctx.journal.mark_done(row.key, outcome, reason, kept, job_ended_at=job_ended_at)
+    """Record and log a Supervisor's outcome (``job_ended_at``: see ``Journal.mark_done``)."""
+    outcome, reason = end.outcome, end.reason
+    ctx.journal.mark_done(row.key, outcome, reason, end.messages, job_ended_at=job_ended_at)
     level = log.info if outcome in (Outcome.UPGRADED, Outcome.ALREADY_CURRENT) else log.warning
     level("supervisor_finished", outcome=outcome.value, reason=reason, task_id=row.task_id)
-    for message in kept:
+    for message in end.messages:
         if message.severity != "INFO":
             log.warning(
                 "precheck_result",
@@ -195,7 +194,7 @@ async def _decide_and_fire(ctx: SupervisorContext, row: SupervisorRecord) -> Non
         supervisor_id = await ctx.handle.resolve(row.ref_id, row.ref_name)
         view = await _read_view(ctx, supervisor_id)
     except LookupError as exc:
-        _finish(ctx, row, Outcome.REJECTED, str(exc.args[0]))
+        _finish(ctx, row, Finish(Outcome.REJECTED, str(exc.args[0])))
         return
     names = await _names_or_empty(ctx)
     journal.resolve(
@@ -208,7 +207,7 @@ async def _decide_and_fire(ctx: SupervisorContext, row: SupervisorRecord) -> Non
     row = journal.supervisor(row.key)
     choice = choose(view, row.to_version)
     if isinstance(choice, Finish):
-        _finish(ctx, row, choice.outcome, choice.reason)
+        _finish(ctx, row, choice)
         return
     if isinstance(choice, Adopt):
         await _adopt(ctx, row, choice.reason)
@@ -250,12 +249,8 @@ async def _create(ctx: SupervisorContext, row: SupervisorRecord) -> None:
     while True:
         row = journal.supervisor(row.key)
         if row.attempts >= MAX_CREATE_ATTEMPTS:
-            _finish(
-                ctx,
-                row,
-                Outcome.UNREACHABLE,
-                f"{'; '.join(why_not)}: no job created after {row.attempts} attempts",
-            )
+            why = f"{'; '.join(why_not)}: no job created after {row.attempts} attempts"
+            _finish(ctx, row, Finish(Outcome.UNREACHABLE, why))
             return
         block = ctx.launch_block()
         if block is not None:
@@ -283,12 +278,8 @@ async def _send_create(ctx: SupervisorContext, row: SupervisorRecord, attempt: i
             await _adopt(ctx, journal.supervisor(row.key), "an earlier attempt's job")
             return None
         journal.mark_no_job(row.key, f"refused: {exc}")
-        _finish(
-            ctx,
-            journal.supervisor(row.key),
-            Outcome.REJECTED,
-            f"vCenter refused the job: {exc}",
-        )
+        refused = Finish(Outcome.REJECTED, f"vCenter refused the job: {exc}")
+        _finish(ctx, journal.supervisor(row.key), refused)
         return None
     except (UpgradeJobNotCreated, VCenterUnreachable, AuthenticationError) as exc:
         journal.mark_no_job(row.key, str(exc))
@@ -389,7 +380,7 @@ async def _follow(ctx: SupervisorContext, row: SupervisorRecord) -> None:
         limits=WatchLimits(ctx.upgrade_timeout - elapsed, ctx.stall_timeout),
     )
     if isinstance(end, TimedOut):
-        _finish(ctx, row, Outcome.TIMED_OUT, end.reason)
+        _finish(ctx, row, Finish(Outcome.TIMED_OUT, end.reason))
         return
     lost = lost_job(end, task_id=row.task_id, desired=row.to_version)
     if lost is not None:
@@ -411,9 +402,9 @@ async def _follow(ctx: SupervisorContext, row: SupervisorRecord) -> None:
                 await health.wait_healthy()
             if waited.cancelled_caught:
                 reason = f"not healthy within health_timeout: {health.problem()}"
-                _finish(ctx, row, Outcome.UNHEALTHY, reason, verdict.messages)
+                _finish(ctx, row, Finish(Outcome.UNHEALTHY, reason, verdict.messages))
                 return
-    _finish(ctx, row, verdict.outcome, verdict.reason, verdict.messages, job_ended_at=ended_at)
+    _finish(ctx, row, verdict, job_ended_at=ended_at)
 
 
 async def _read_info(ctx: SupervisorContext, supervisor_id: str) -> UpgradeInfo:
