@@ -241,8 +241,9 @@ def _waiting(view: RunView) -> Waiting | None:
             wave=wave if isinstance(wave, str) else None,
             by=by if isinstance(by, str) else None,
         )
-    if any(w.record.status is WaveStatus.AWAITING_APPROVAL for w in view.waves):
-        return Waiting(kind="approval")
+    for wave in view.waves:
+        if wave.record.status is WaveStatus.AWAITING_APPROVAL:
+            return Waiting(kind="approval", wave=wave.record.name)
     return None
 
 

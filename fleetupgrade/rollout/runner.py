@@ -189,8 +189,8 @@ class Runner:
         waiting = {"kind": "approval", "wave": name}
         if timeout > 0:
             waiting["until"] = format_instant(utcnow() + timedelta(seconds=timeout))
+        self._show_waiting(waiting)  # before the wave's status: a reader sees both or neither
         self.journal.set_wave_status(name, WaveStatus.AWAITING_APPROVAL)
-        self._show_waiting(waiting)
         log.warning("wave_awaiting_approval", wave=name)
         self.emit("wave_awaiting_approval", wave=name, summary=f"wave {name} awaits approval")
         control = self.control

@@ -114,6 +114,7 @@ def test_wave_awaiting_approval_is_waiting(tmp_path: Path) -> None:
     finally:
         lock.release()
     assert (code, document["result"], document["waiting"]["kind"]) == (5, "waiting", "approval")
+    assert document["waiting"]["wave"] == "canary"  # named even without the run's own note
     assert document["waves"][0]["status"] == "awaiting_approval"
 
 
