@@ -60,6 +60,9 @@ __all__ = [
 _log = structlog.get_logger()
 
 RETRY_STATUSES = frozenset({502, 503, 504})
+PACER_BURST_SECONDS = 0.25
+"""A quarter second's worth of requests may leave at once (a cycle's creates together);
+the average stays at ``max_requests_per_second``."""
 POOL_KEEPALIVE_SECONDS = 5.0  # an idle connection closes after this long
 SLOW_REQUEST_SECONDS = 1.0  # a request at least this long is logged
 SSL_READ_BUFFER = 64 * 1024
@@ -140,7 +143,8 @@ class Transport:
         self._endpoint = endpoint
         self._http: aiohttp.ClientSession | None = None
         self._limiter = anyio.CapacityLimiter(endpoint.max_connections)
-        self._pacer = TokenBucket(endpoint.max_requests_per_second)
+        rate = endpoint.max_requests_per_second
+        self._pacer = TokenBucket(rate, burst=max(1.0, rate * PACER_BURST_SECONDS))
         self._breaker = CircuitBreaker(
             endpoint.name,
             threshold=endpoint.breaker_threshold,

@@ -119,13 +119,14 @@ def test_token_bucket_admits_rate_and_burst(rate: float, burst: float, waits: li
 
 
 async def test_pacer_waits_are_counted(fake: FakeVCenter) -> None:
-    """Paced requests are spaced and counted in paced_waits (not logged one by one)."""
+    """Beyond its burst, paced requests wait and are counted (not logged one by one)."""
     fake.script("GET", VERSIONS, OK_VERSIONS)
-    async with VCenterClient(endpoint_for(fake.url, max_requests_per_second=50.0)) as vc:
+    # 20/s: a burst of 5 (a quarter second's worth), the login took one of them.
+    async with VCenterClient(endpoint_for(fake.url, max_requests_per_second=20.0)) as vc:
         await vc.login()
         with capture_logs() as logs:
             async with anyio.create_task_group() as tg:
-                for _ in range(4):
+                for _ in range(8):
                     tg.start_soon(vc.list_versions)
         assert vc.counters.paced_waits >= 3
     assert not [entry for entry in logs if "pace" in entry["event"]]

@@ -117,15 +117,28 @@ async def test_concurrent_requests_are_capped(fake: FakeVCenter) -> None:
 
 
 async def test_requests_per_second_are_paced(fake: FakeVCenter) -> None:
-    """With max_requests_per_second, request starts are spaced 1/rate apart."""
+    """Past a quarter second's burst, request starts are spaced 1/rate apart."""
     fake.script("GET", VERSIONS, OK_VERSIONS)
-    async with VCenterClient(endpoint_for(fake.url, max_requests_per_second=50.0)) as vc:
-        await vc.login()
+    async with VCenterClient(endpoint_for(fake.url, max_requests_per_second=20.0)) as vc:
+        await vc.login()  # one of the burst of 5
         started = anyio.current_time()
         async with anyio.create_task_group() as tg:
-            for _ in range(6):
+            for _ in range(10):
                 tg.start_soon(vc.list_versions)
-        assert anyio.current_time() - started >= 0.09  # 5 gaps of 20 ms, minus the first
+        # 4 leave at once, the other 6 at 50 ms steps: the last one 0.3 s after the login
+        assert anyio.current_time() - started >= 0.25
+        assert vc.counters.paced_waits >= 5
+
+
+async def test_a_quarter_second_s_requests_leave_together(fake: FakeVCenter) -> None:
+    """A cycle's few requests are not spaced: the pacer lets a quarter second's worth through."""
+    fake.script("GET", VERSIONS, OK_VERSIONS)
+    async with VCenterClient(endpoint_for(fake.url, max_requests_per_second=20.0)) as vc:
+        await vc.login()
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(vc.list_versions)
+        assert vc.counters.paced_waits == 0
 
 
 async def test_twenty_concurrent_callers_log_in_once(fake: FakeVCenter) -> None:
