@@ -13,7 +13,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import anyio
+
 from fleetupgrade.sim import RunningSimulator, parse_scenario, run_simulator
+from fleetupgrade.vcenter import VCenterClient, VCenterEndpoint
+
+SIM_USER = "administrator@vsphere.local"
+SIM_PASSWORD = "sim-password"  # the simulator's documented default user
 
 
 class SimThread:
@@ -68,6 +74,34 @@ class SimThread:
     def ca_file(self) -> Path:
         assert self.running.ca_file is not None
         return self.running.ca_file
+
+    def endpoint(self, vcenter: str) -> VCenterEndpoint:
+        """The real client's endpoint for one simulated vCenter, as its default user."""
+        return VCenterEndpoint(
+            name=vcenter,
+            url=self.url(vcenter),
+            username=SIM_USER,
+            password=SIM_PASSWORD,
+            ca_file=self.ca_file,
+        )
+
+    def start_job(
+        self,
+        vcenter: str,
+        supervisor: str,
+        version: str = "9.1.0",
+        *,
+        ignore_warnings: bool = False,
+    ) -> None:
+        """Start an upgrade job before the run under test, with the real client."""
+
+        async def create() -> None:
+            async with VCenterClient(self.endpoint(vcenter)) as client:
+                await client.create_upgrade_job(
+                    supervisor, version, ignore_precheck_warnings=ignore_warnings
+                )
+
+        anyio.run(create)
 
     def stats(self) -> dict[str, Any]:
         assert self._loop is not None

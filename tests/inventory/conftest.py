@@ -15,18 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 import stamina
 from click.testing import CliRunner
 
 from fleetupgrade.cli.main import cli
-from fleetupgrade.vcenter import VCenterClient, VCenterEndpoint
-from tests.simthread import SimThread
+from tests.simthread import SIM_PASSWORD, SIM_USER, SimThread
 
 PASSWORD_ENV = "FLEETUPGRADE_INVENTORY_TEST_PASSWORD"
-USERNAME = "administrator@vsphere.local"
-PASSWORD = "sim-password"  # the simulator's documented default user
+USERNAME, PASSWORD = SIM_USER, SIM_PASSWORD
 
 UPGRADEABLE = [
     "vc-a/a1",
@@ -85,23 +82,6 @@ supervisors = [{ id = "d1", name = "lab-d1", upgrade_duration = "2m" }]
 """
 
 
-def start_job(sim: SimThread, vcenter: str, supervisor: str) -> None:
-    """Start an upgrade to 9.1.0 with the real client."""
-
-    async def create() -> None:
-        endpoint = VCenterEndpoint(
-            name=vcenter,
-            url=sim.url(vcenter),
-            username=USERNAME,
-            password=PASSWORD,
-            ca_file=sim.ca_file,
-        )
-        async with VCenterClient(endpoint) as client:
-            await client.create_upgrade_job(supervisor, "9.1.0", ignore_precheck_warnings=False)
-
-    anyio.run(create)
-
-
 def fleet_text(sim: SimThread, *, desired: str | None = None, name: str = "lab") -> str:
     """A fleet file (no waves) for the simulator."""
     lines = ["version = 1", f'name = "{name}"', "", "[defaults]", 'request_timeout = "5s"']
@@ -139,8 +119,8 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     sim = SimThread(SCENARIO, directory / "sim").start()
     try:
         with stamina.set_testing(True, attempts=2):
-            start_job(sim, "vc-b", "b-busy")
-            start_job(sim, "vc-c", "c-err")
+            sim.start_job("vc-b", "b-busy")
+            sim.start_job("vc-c", "c-err")
         states = sim.stats()["supervisors"]
         assert states["vc-b/b-busy"]["state"] == "INPROGRESS"
         assert states["vc-c/c-err"]["state"] == "ERROR"

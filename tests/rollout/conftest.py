@@ -15,35 +15,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 import stamina
 from click.testing import CliRunner
 
 from fleetupgrade.cli.main import cli
-from fleetupgrade.vcenter import VCenterClient, VCenterEndpoint
-from tests.simthread import SimThread
+from tests.simthread import SIM_PASSWORD, SimThread
 
 PASSWORD_ENV = "FLEETUPGRADE_TEST_PASSWORD"
-SIM_PASSWORD = "sim-password"
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def start_job(sim: SimThread, vcenter: str, supervisor: str, version: str) -> None:
     """Start an upgrade job before the run under test, with the real client."""
-
-    async def create() -> None:
-        endpoint = VCenterEndpoint(
-            name=vcenter,
-            url=sim.url(vcenter),
-            username="administrator@vsphere.local",
-            password="sim-password",
-            ca_file=sim.ca_file,
-        )
-        async with VCenterClient(endpoint) as client:
-            await client.create_upgrade_job(supervisor, version, ignore_precheck_warnings=False)
-
-    anyio.run(create)
+    sim.start_job(vcenter, supervisor, version)
 
 
 @pytest.fixture

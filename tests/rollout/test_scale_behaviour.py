@@ -13,8 +13,8 @@ import anyio
 import stamina
 
 from fleetupgrade.rollout.poller import BulkPoller
-from fleetupgrade.vcenter import VCenterClient, VCenterEndpoint
-from tests.rollout.conftest import SIM_PASSWORD, PlanSpec
+from fleetupgrade.vcenter import VCenterClient
+from tests.rollout.conftest import PlanSpec
 from tests.rollout.scenarios import refs, scenario, sup
 
 SINGLE_UPGRADE = "GET /api/vcenter/namespace-management/software/supervisors/upgrades/{supervisor}"
@@ -52,13 +52,7 @@ def test_all_success_wave_is_classified_from_bulk_reads_only(
 def test_poller_sends_nothing_while_nobody_waits(start_sim: Any, tmp_path: Path) -> None:
     """With nothing in flight the bulk poller sends no request, however long it runs."""
     sim = start_sim(scenario({"vc-a": [sup("supervisor-1")]}))
-    endpoint = VCenterEndpoint(
-        name="vc-a",
-        url=sim.url("vc-a"),
-        username="administrator@vsphere.local",
-        password=SIM_PASSWORD,
-        ca_file=sim.ca_file,
-    )
+    endpoint = sim.endpoint("vc-a")
 
     async def scenario_run() -> tuple[int, int, int]:
         async with VCenterClient(endpoint) as client:
@@ -83,13 +77,7 @@ def test_poller_sends_nothing_while_nobody_waits(start_sim: Any, tmp_path: Path)
 def test_launch_reuses_a_recent_upgrade_list(start_sim: Any, tmp_path: Path) -> None:
     """A launch read within one interval of a round that read the Upgrades list sends nothing."""
     sim = start_sim(scenario({"vc-a": [sup(i) for i in _ids(3)]}))
-    endpoint = VCenterEndpoint(
-        name="vc-a",
-        url=sim.url("vc-a"),
-        username="administrator@vsphere.local",
-        password=SIM_PASSWORD,
-        ca_file=sim.ca_file,
-    )
+    endpoint = sim.endpoint("vc-a")
 
     async def scenario_run() -> tuple[int, set[str]]:
         async with VCenterClient(endpoint) as client:
@@ -318,13 +306,7 @@ def test_a_job_unfollowed_while_its_round_is_in_flight_does_not_break_the_round(
     sim = start_sim(
         scenario({"vc-a": [sup(i) for i in _ids(2)]}, faults={"vc-a": {"latency": "300ms"}})
     )
-    endpoint = VCenterEndpoint(
-        name="vc-a",
-        url=sim.url("vc-a"),
-        username="administrator@vsphere.local",
-        password=SIM_PASSWORD,
-        ca_file=sim.ca_file,
-    )
+    endpoint = sim.endpoint("vc-a")
 
     async def scenario_run() -> set[str]:
         async with VCenterClient(endpoint) as client:

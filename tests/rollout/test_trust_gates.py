@@ -11,11 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
-from fleetupgrade.vcenter import VCenterClient, VCenterEndpoint
-from tests.rollout.conftest import SIM_PASSWORD, PlanSpec, RunResult
+from tests.rollout.conftest import PlanSpec, RunResult
 from tests.rollout.scenarios import error_check, refs, scenario, sup
 
 UP, FA, RJ, NS, PE = "upgraded", "failed", "rejected", "not_started", "precheck_error"
@@ -185,23 +183,6 @@ def test_precheck_error_halts_from_either_source(
     assert sim.stats()["creates"] == {"vc-east/supervisor-1": 1}
 
 
-def _start_ignoring_warnings(sim: Any, vcenter: str, supervisor: str) -> None:
-    """Start a job elsewhere, before the run, with ``ignore_precheck_warnings = true``."""
-
-    async def create() -> None:
-        endpoint = VCenterEndpoint(
-            name=vcenter,
-            url=sim.url(vcenter),
-            username="administrator@vsphere.local",
-            password=SIM_PASSWORD,
-            ca_file=sim.ca_file,
-        )
-        async with VCenterClient(endpoint) as client:
-            await client.create_upgrade_job(supervisor, "9.1.0", ignore_precheck_warnings=True)
-
-    anyio.run(create)
-
-
 def test_adopted_job_judged_by_its_own_flag(start_sim: Any, fleet_cli: Any, tmp_path: Path) -> None:
     """A job started elsewhere ignoring warnings that fails at 50% is ``failed`` and counted."""
     sim = start_sim(
@@ -219,7 +200,7 @@ def test_adopted_job_judged_by_its_own_flag(start_sim: Any, fleet_cli: Any, tmp_
             }
         )
     )
-    _start_ignoring_warnings(sim, "vc-east", "supervisor-1")
+    sim.start_job("vc-east", "supervisor-1", ignore_warnings=True)  # elsewhere, before the run
     plan = PlanSpec(
         waves=[
             {"name": "w", "supervisors": refs("vc-east", "supervisor-1")},
