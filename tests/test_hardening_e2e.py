@@ -91,18 +91,23 @@ def test_hardening_sighup_is_handled_like_sigterm(tmp_path: Path) -> None:
         assert sim.stats()["sessions"] == 0
 
 
-def test_hardening_sigterm_after_the_result_keeps_its_exit_code(tmp_path: Path) -> None:
-    """A SIGTERM once ``run_finished`` is logged (reports, summary) keeps the result's exit 0."""
+def _one_supervisor_run(tmp_path: Path, runs: Path, *, stderr: int) -> subprocess.Popen[str]:
+    """A simulated run of one Supervisor in a child process, its stdout piped."""
     plan = simulate_plan(tmp_path, ["supervisor-1"])
     scen = scenario_file(tmp_path, scenario({"vc-east": [sup("supervisor-1")]}, speed=FAST))
-    runs = tmp_path / "runs"
-    process = subprocess.Popen(
+    return subprocess.Popen(
         fleetupgrade_argv("run", str(plan), "--scenario", str(scen), "--runs-dir", str(runs)),
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         cwd=ROOT,
     )
+
+
+def test_hardening_sigterm_after_the_result_keeps_its_exit_code(tmp_path: Path) -> None:
+    """A SIGTERM once ``run_finished`` is logged (reports, summary) keeps the result's exit 0."""
+    runs = tmp_path / "runs"
+    process = _one_supervisor_run(tmp_path, runs, stderr=subprocess.PIPE)
     try:
         assert process.stderr is not None
         for line in process.stderr:  # the console's copy of the events, as they happen
@@ -121,16 +126,7 @@ def test_hardening_sigterm_after_the_result_keeps_its_exit_code(tmp_path: Path) 
 
 def test_hardening_sigterm_after_the_summary_keeps_its_exit_code(tmp_path: Path) -> None:
     """A SIGTERM right after the summary is printed: still the result's exit code (0)."""
-    plan = simulate_plan(tmp_path, ["supervisor-1"])
-    scen = scenario_file(tmp_path, scenario({"vc-east": [sup("supervisor-1")]}, speed=FAST))
-    runs = tmp_path / "runs"
-    process = subprocess.Popen(
-        fleetupgrade_argv("run", str(plan), "--scenario", str(scen), "--runs-dir", str(runs)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        cwd=ROOT,
-    )
+    process = _one_supervisor_run(tmp_path, tmp_path / "runs", stderr=subprocess.DEVNULL)
     try:
         assert process.stdout is not None
         for line in process.stdout:
