@@ -81,7 +81,8 @@ def from_row(record: type[R], row: sqlite3.Row, **given: Any) -> R:
     its enum. ``given`` supplies the fields that are no plain column (a JSON list, a
     column of another name).
     """
-    values = {name: read(row[name]) for name, read in _readers(record) if name not in given}
+    readers = _readers(record).items()
+    values = {name: read(row[name]) for name, read in readers if name not in given}
     return record(**values, **given)
 
 
@@ -91,19 +92,19 @@ def read_columns(record: type[Any], columns: Mapping[str, Any]) -> dict[str, Any
     Lets a writer update its in-memory copy of a row from the values it just wrote,
     instead of reading the row back.
     """
-    readers = dict(_readers(record))
+    readers = _readers(record)
     return {name: readers[name](value) for name, value in columns.items()}
 
 
-_READERS: dict[type[Any], tuple[tuple[str, Callable[[Any], Any]], ...]] = {}
+_READERS: dict[type[Any], dict[str, Callable[[Any], Any]]] = {}
 
 
-def _readers(record: type[Any]) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
-    """Each field of a record dataclass with the function that reads its column."""
+def _readers(record: type[Any]) -> dict[str, Callable[[Any], Any]]:
+    """Each field of a record dataclass, in order, with the function that reads its column."""
     readers = _READERS.get(record)
     if readers is None:
         hints = typing.get_type_hints(record)
-        readers = tuple((f.name, _reader(hints[f.name])) for f in dataclasses.fields(record))
+        readers = {f.name: _reader(hints[f.name]) for f in dataclasses.fields(record)}
         _READERS[record] = readers
     return readers
 
