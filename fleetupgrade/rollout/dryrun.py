@@ -43,7 +43,7 @@ from fleetupgrade.rollout.fleet import (
 from fleetupgrade.rollout.learned import ASSUMED_NODES
 from fleetupgrade.rollout.settings import RunSettings
 from fleetupgrade.timefmt import utcnow
-from fleetupgrade.vcenter import ConfigStatus, KubernetesStatus, PrecheckStatus
+from fleetupgrade.vcenter import PrecheckStatus, health_problem, is_healthy
 
 log = structlog.get_logger("fleetupgrade.rollout")
 
@@ -148,19 +148,8 @@ class DryRun:
                 self._finish(row, Outcome.IN_PROGRESS, f"already upgrading to {row.to_version}")
                 return
             state = health.get(supervisor_id)
-            healthy = state is not None and (
-                state.config_status is ConfigStatus.RUNNING
-                and state.kubernetes_status is KubernetesStatus.READY
-            )
-            if not healthy and not self.allow_unhealthy:
-                detail = (
-                    "not listed"
-                    if state is None
-                    else (
-                        f"config_status {state.config_status.value}, "
-                        f"kubernetes_status {state.kubernetes_status.value}"
-                    )
-                )
+            if (state is None or not is_healthy(state)) and not self.allow_unhealthy:
+                detail = "not listed" if state is None else health_problem(state)
                 self._finish(
                     row,
                     Outcome.UNHEALTHY_BEFORE,

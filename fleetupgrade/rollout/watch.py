@@ -19,11 +19,11 @@ from fleetupgrade.decide.classify import JobEnd, task_ended
 from fleetupgrade.journal.store import Journal
 from fleetupgrade.rollout.fleet import VCenterHandle
 from fleetupgrade.vcenter import (
-    ConfigStatus,
-    KubernetesStatus,
     SupervisorSummary,
     TaskInfo,
     UpgradeState,
+    health_problem,
+    is_healthy,
 )
 
 log = structlog.get_logger("fleetupgrade.rollout")
@@ -129,13 +129,6 @@ def _percent(task: TaskInfo) -> int | None:
     return None if task.progress is None else task.progress.completed
 
 
-def _healthy(summary: SupervisorSummary) -> bool:
-    return (
-        summary.config_status is ConfigStatus.RUNNING
-        and summary.kubernetes_status is KubernetesStatus.READY
-    )
-
-
 class HealthWatch:
     """Waits for a Supervisor to be healthy (config RUNNING, Kubernetes READY) after its job.
 
@@ -157,7 +150,7 @@ class HealthWatch:
         if summary is None:
             return False
         self._last = summary
-        return _healthy(summary)
+        return is_healthy(summary)
 
     async def wait_healthy(self) -> None:
         """Return once a bulk round shows the Supervisor healthy.
@@ -175,17 +168,11 @@ class HealthWatch:
             summary = seen.health.get(self._id)
             if summary is not None:
                 self._last = summary
-                if _healthy(summary):
+                if is_healthy(summary):
                     return
 
     def problem(self) -> str:
         """What the last read showed of an unhealthy Supervisor."""
-        summary = self._last
-        if summary is None:
+        if self._last is None:
             return "its summary could not be read"
-        texts = [m.details.default_message for m in summary.messages]
-        state = (
-            f"config_status {summary.config_status.value}, "
-            f"kubernetes_status {summary.kubernetes_status.value}"
-        )
-        return "; ".join([state, *texts])
+        return health_problem(self._last)

@@ -38,7 +38,7 @@ def test_error_health_is_unhealthy_and_halts_the_wave(
         "vc-east/supervisor-2": "not_started",
     }
     reason = _rows(result)["supervisor-1"]["reason"]
-    assert "config_status ERROR" in reason
+    assert "config ERROR" in reason
     assert "control plane reports errors" in reason  # the summary's own message
     assert result.report["waves"][0]["status"] == "halted"
     halts = [d for d in result.report["decisions"] if d["verdict"] == "halt"]
@@ -160,8 +160,8 @@ def test_dry_run_reports_unhealthy_before(start_sim: Any, fleet_cli: Any, tmp_pa
     }
     assert result.report["totals"].get("would_upgrade") == 1
     reasons = {k: v["reason"] for k, v in _rows(result).items()}
-    assert "config_status ERROR" in reasons["supervisor-1"]
-    assert "config_status CONFIGURING" in reasons["supervisor-2"]
+    assert "config ERROR" in reasons["supervisor-1"]
+    assert "config CONFIGURING" in reasons["supervisor-2"]
     assert "--allow-unhealthy" in reasons["supervisor-1"]
     first = result.run_dir
     allowed = fleet_cli("run", str(path), "--dry-run", "--allow-unhealthy")
