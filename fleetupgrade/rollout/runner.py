@@ -211,11 +211,14 @@ class Runner:
     async def _rest_vcenters(self, index: int) -> None:
         """After wave ``index``: log out of the vCenters no later wave needs, idle the rest.
 
-        Either way their TLS connections close now, before the next wave's vCenters open
-        theirs, and a 500-vCenter run never ends with 500 logouts at once.
+        A vCenter the next wave needs keeps its connections: its creates follow at once.
+        One needed only by a later wave closes them now, before the next wave's vCenters
+        open theirs; and a 500-vCenter run never ends with 500 logouts at once.
         """
-        later = {s.vcenter for wave in self.plan.waves[index + 1 :] for s in wave.supervisors}
-        done = {s.vcenter for s in self.plan.waves[index].supervisors}
+        waves = self.plan.waves
+        upcoming = {s.vcenter for wave in waves[index + 1 : index + 2] for s in wave.supervisors}
+        later = {s.vcenter for wave in waves[index + 2 :] for s in wave.supervisors}
+        done = {s.vcenter for s in waves[index].supervisors} - upcoming
         async with anyio.create_task_group() as tg:
             for name in done:
                 client = self.fleet[name].client
