@@ -28,6 +28,7 @@ from fleetupgrade.vcenter import (
     UpgradeInfo,
     UpgradeMessage,
     UpgradeState,
+    UpgradeSummary,
 )
 from fleetupgrade.versions import is_newer
 
@@ -37,6 +38,7 @@ __all__ = [
     "JobEnd",
     "at_target",
     "finished_job",
+    "job_ended",
     "lost_job",
     "needs_messages",
     "precheck_verdict",
@@ -72,6 +74,20 @@ class JobEnd:
 def task_ended(task: TaskInfo) -> bool:
     """Whether a cis task reached a final status (unknown statuses are not final)."""
     return task.status in (TaskStatus.SUCCEEDED, TaskStatus.FAILED)
+
+
+def job_ended(task: TaskInfo | None, summary: UpgradeSummary | None) -> bool:
+    """Whether a round's reads show a followed job ended, with the upgrade state to judge it.
+
+    Its task reached a final status; or its task was not read (or vCenter no longer knows
+    it) and the Supervisor is idle (``READY``) or failed (``ERROR``). Without an Upgrades
+    row there is nothing to judge the end by yet.
+    """
+    if summary is None:
+        return False
+    if task is not None:
+        return task_ended(task)
+    return summary.state in (UpgradeState.READY, UpgradeState.ERROR)
 
 
 def at_target(state: UpgradeState, current_version: str, desired: str) -> bool:

@@ -8,14 +8,11 @@ two orders:
   tell: one cis task list for every followed job (status, progress, error), then the whole
   Upgrades list only if a task ended or vanished, or someone waits for upgrade state;
 * **Upgrades list first**, when a followed job's predicted end has come or someone waits
-  for upgrade state (a launch about to be decided): a job the list shows idle at its
-  target has ended well and needs no task read; the task list is read only for jobs that
-  ended otherwise (their task says why), jobs still in progress whose end is not
-  predicted yet (their progress gives a rate), and jobs whose progress was last read
-  :data:`MAX_QUIET_INTERVALS` intervals ago (the stall watch needs it). A job due but
-  still in progress is read again, list first, one interval later. A task
-  found ended while the list, read a moment before, still showed it in progress makes the
-  round read the list again: the list a job is judged from is never older than its task.
+  for upgrade state (a launch about to be decided); the task list is then read only for
+  the jobs that need it (:func:`fleetupgrade.decide.polling.task_needed`). A job due but
+  still in progress is read again, list first, one interval later. A task found ended
+  while the list, read a moment before, still showed it in progress makes the round read
+  the list again: the list a job is judged from is never older than its task.
 
 Either way, the Summary list (health) is read when someone waits for health, and in the
 round that sees a job succeed whose Supervisor will be checked for health: that check
@@ -23,10 +20,10 @@ then reads this round instead of waiting a whole interval for the next.
 
 A job's end is predicted from its progress rate (two readings), else from the duration
 the caller expects (learned from this run's finished upgrades, or the plan's
-``expected_upgrade_duration``). Until then, or while only running jobs are followed,
-rounds are skipped; a running job's task is never left unread for longer than
-:data:`MAX_QUIET_INTERVALS` intervals, except that a read due less than one interval
-before the predicted end waits for the end.
+``expected_upgrade_duration``). When rounds start, and which tasks they read, are the pure
+rules of decide/polling.py; this module keeps the state they need and does the reading. A
+round that sees a job end also says when it ended as far as the reads can place it
+(:attr:`PollRound.ended_at`).
 
 A vCenter with nothing to read is not polled at all. Readers wait for the next round that
 includes what they asked for; a launch may decide from the latest round's Upgrades list
@@ -36,12 +33,20 @@ while it is at most one interval old.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import anyio
 import structlog
 
-from fleetupgrade.decide.classify import at_target
+from fleetupgrade.decide.classify import at_target, job_ended, task_ended
+from fleetupgrade.decide.polling import (
+    JobTiming,
+    Pace,
+    ends_due,
+    estimated_end,
+    round_due,
+    task_needed,
+)
 from fleetupgrade.errors import VCenterError
 from fleetupgrade.vcenter import (
     SupervisorSummary,
@@ -53,7 +58,7 @@ from fleetupgrade.vcenter import (
 
 log = structlog.get_logger("fleetupgrade.rollout")
 
-__all__ = ["MAX_QUIET_INTERVALS", "BulkPoller", "PollRound"]
+__all__ = ["BulkPoller", "PollRound"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,9 @@ class PollRound:
 
     ``asked`` holds the task ids the round asked for: a followed job's task may be left
     unread (its Upgrades row said enough), which is not the same as vCenter not knowing it.
+    ``ended_at``: for each followed job this round saw end, when it ended as far as the
+    reads can place it (:func:`fleetupgrade.decide.polling.estimated_end`), on the
+    monotonic clock of ``anyio.current_time()``.
     """
 
     tasks: Mapping[str, TaskInfo]
@@ -69,44 +77,19 @@ class PollRound:
     health: Mapping[str, SupervisorSummary]
     error: VCenterError | None = None
     asked: frozenset[str] = frozenset()
-
-
-MAX_QUIET_INTERVALS = 5
-"""The longest stretch, in poll intervals, without reading a running job's task.
-
-It bounds how late an unexpected end (a failure, a stall) is seen while the poller waits
-for a predicted end: five 30-second intervals by default.
-"""
-
-_FINAL = ("SUCCEEDED", "FAILED")
-
-
-@dataclass(slots=True)
-class _Pace:
-    """Two progress readings of one task: enough to predict when it ends."""
-
-    first_at: float
-    first: int
-    last_at: float
-    last: int
-
-    def predicted_end(self) -> float | None:
-        """When the task should reach 100 % at its observed rate (None: no rate yet)."""
-        if self.last <= self.first or self.last_at <= self.first_at:
-            return None
-        rate = (self.last - self.first) / (self.last_at - self.first_at)
-        return self.last_at + (100 - self.last) / rate
+    ended_at: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class _Job:
-    """One followed job: its task, its target, and what the caller expects of it."""
+    """One followed job: its task, its target, and what is known of its timing."""
 
     task_id: str
     desired: str
     health: bool  # its Supervisor's health is checked after a success
     expected_end: float | None  # from the expected duration (None: none expected)
     read_at: float  # when its task was last read (when following began, before that)
+    running_seen: float | None = None  # the start of the last round that saw it running
 
 
 class BulkPoller:
@@ -118,7 +101,7 @@ class BulkPoller:
         self._jobs: dict[str, _Job] = {}  # supervisor id → job in flight
         self._upgrades: dict[str, int] = {}  # supervisor id → readers waiting
         self._health: dict[str, int] = {}
-        self._pace: dict[str, _Pace] = {}  # task id → progress readings
+        self._pace: dict[str, Pace] = {}  # task id → progress readings
         self._wake = anyio.Event()
         self._done = anyio.Event()
         self._latest = PollRound({}, {}, {})
@@ -220,35 +203,17 @@ class BulkPoller:
         end = None if pace is None else pace.predicted_end()
         return job.expected_end if end is None else end
 
+    def _timing(self, job: _Job) -> JobTiming:
+        return JobTiming(self._predicted_end(job), job.read_at)
+
     def _due(self) -> float:
         """When the next round should start."""
-        earliest = self._last_round + self._interval
-        if self._upgrades or self._health or not self._jobs:
-            return earliest
-        predicted: list[float] = []
-        for job in self._jobs.values():
-            end = self._predicted_end(job)
-            if end is None:
-                return earliest  # a job without a prediction: poll at the interval
-            predicted.append(end)
-        # Jobs started together end together: wait for the last predicted end within half
-        # an interval of the first, and a little more, so that one round sees them ended.
-        first = min(predicted)
-        cluster = max(end for end in predicted if end <= first + 0.5 * self._interval)
-        target = cluster + min(0.1 * self._interval, 0.25)
-        quiet = MAX_QUIET_INTERVALS * self._interval
-        latest = min(job.read_at for job in self._jobs.values()) + quiet
-        if target > latest + self._interval:
-            target = latest  # a read less than an interval before the end waits for it
-        return max(earliest, target)
-
-    def _ends_due(self, now: float) -> bool:
-        """Whether some followed job's predicted end has come."""
-        for job in self._jobs.values():
-            end = self._predicted_end(job)
-            if end is not None and end <= now:
-                return True
-        return False
+        return round_due(
+            [self._timing(job) for job in self._jobs.values()],
+            last_round=self._last_round,
+            interval=self._interval,
+            waiting=bool(self._upgrades or self._health),
+        )
 
     async def run(self) -> None:
         """Serve rounds forever (until cancelled), only while someone waits for one."""
@@ -292,17 +257,12 @@ class BulkPoller:
     def _observe(self, tasks: Mapping[str, TaskInfo], at: float) -> None:
         """Record progress readings of running tasks (for the predicted ends)."""
         for task_id, task in tasks.items():
-            if task.status.value in _FINAL or task.progress is None:
+            if task_ended(task) or task.progress is None:
                 continue
             total = task.progress.total
             done = task.progress.completed * 100 // total if total > 0 else 0
             pace = self._pace.get(task_id)
-            if pace is None or done < pace.first or done <= 0:
-                self._pace[task_id] = _Pace(at, done, at, done)
-            elif pace.first <= 0 < done:
-                self._pace[task_id] = _Pace(at, done, at, done)  # rate from real progress
-            elif done > pace.last:
-                pace.last_at, pace.last = at, done
+            self._pace[task_id] = Pace(at, done, at, done) if pace is None else pace.after(at, done)
 
     async def _read_tasks(self, jobs: Sequence[_Job]) -> dict[str, TaskInfo]:
         if not jobs:
@@ -321,24 +281,12 @@ class BulkPoller:
         self._upgrades_at = anyio.current_time()
         return upgrades
 
-    def _needs_task(self, job: _Job, summary: UpgradeSummary | None, now: float) -> bool:
-        """In an Upgrades-first round: whether this job's task must be read too."""
-        if summary is not None and at_target(summary.state, summary.current_version, job.desired):
-            return False  # ended well: the list says all there is to say
-        if summary is None or summary.state is not UpgradeState.INPROGRESS:
-            return True  # ended otherwise, or unknown: its task says why
-        # Still in progress: the list said so; its task is read only for a first rate
-        # (no prediction yet) or for the stall watch (unread too long).
-        stale = now - job.read_at >= MAX_QUIET_INTERVALS * self._interval
-        return self._predicted_end(job) is None or stale
-
     async def _tasks_first(
         self, jobs: Mapping[str, _Job]
     ) -> tuple[dict[str, TaskInfo], dict[str, UpgradeSummary] | None]:
         tasks = await self._read_tasks(list(jobs.values()))
         wanted = bool(self._upgrades) or any(
-            (task := tasks.get(job.task_id)) is None or task.status.value in _FINAL
-            for job in jobs.values()
+            (task := tasks.get(job.task_id)) is None or task_ended(task) for job in jobs.values()
         )
         return tasks, (await self._read_upgrades() if wanted else None)
 
@@ -346,13 +294,23 @@ class BulkPoller:
         self, jobs: Mapping[str, _Job], now: float
     ) -> tuple[dict[str, TaskInfo], dict[str, UpgradeSummary]]:
         upgrades = await self._read_upgrades()
-        asked = {s: job for s, job in jobs.items() if self._needs_task(job, upgrades.get(s), now)}
+        asked = {
+            s: job
+            for s, job in jobs.items()
+            if task_needed(
+                upgrades.get(s),
+                desired=job.desired,
+                timing=self._timing(job),
+                now=now,
+                interval=self._interval,
+            )
+        }
         tasks = await self._read_tasks(list(asked.values()))
         raced = any(
             (summary := upgrades.get(s)) is not None
             and summary.state is UpgradeState.INPROGRESS
             and (task := tasks.get(job.task_id)) is not None
-            and task.status.value in _FINAL
+            and task_ended(task)
             for s, job in asked.items()
         )
         return tasks, (await self._read_upgrades() if raced else upgrades)
@@ -376,6 +334,31 @@ class BulkPoller:
                 found.add(supervisor_id)
         return found
 
+    def _timed_ends(
+        self,
+        jobs: Mapping[str, _Job],
+        tasks: Mapping[str, TaskInfo],
+        upgrades: Mapping[str, UpgradeSummary],
+        started: float,
+    ) -> dict[str, float]:
+        """Note the jobs this round saw running; place the end of those it saw end."""
+        ended_seen = anyio.current_time()
+        ends = {}
+        for supervisor_id, job in jobs.items():
+            task = tasks.get(job.task_id)
+            summary = upgrades.get(supervisor_id)
+            if job_ended(task, summary):
+                ends[supervisor_id] = estimated_end(
+                    predicted=self._predicted_end(job),
+                    running_seen=job.running_seen,
+                    ended_seen=ended_seen,
+                )
+            elif (task is not None and not task_ended(task)) or (
+                summary is not None and summary.state is UpgradeState.INPROGRESS
+            ):
+                job.running_seen = started
+        return ends
+
     async def _round(self) -> PollRound:
         tasks: dict[str, TaskInfo] = {}
         upgrades: dict[str, UpgradeSummary] | None = None
@@ -387,10 +370,11 @@ class BulkPoller:
         # The jobs of this round: one followed or unfollowed meanwhile waits for the next.
         jobs = dict(self._jobs)
         try:
-            if self._upgrades or self._ends_due(now):
+            if self._upgrades or ends_due([self._timing(job) for job in jobs.values()], now):
                 tasks, upgrades = await self._upgrades_first(jobs, now)
             elif jobs:
                 tasks, upgrades = await self._tasks_first(jobs)
+            ended_at = self._timed_ends(jobs, tasks, upgrades or {}, now)
             seen = self._succeeded(jobs, tasks, upgrades or {})
             ahead = {s for s in seen if jobs[s].health}
             if self._health or ahead:
@@ -400,4 +384,6 @@ class BulkPoller:
             log.warning("poll_failed", reason=str(exc))
             return PollRound(tasks, upgrades or {}, health, exc, frozenset(self._asked))
         self._latest_all_upgrades = upgrades is not None
-        return PollRound(tasks, upgrades or {}, health, asked=frozenset(self._asked))
+        return PollRound(
+            tasks, upgrades or {}, health, asked=frozenset(self._asked), ended_at=ended_at
+        )

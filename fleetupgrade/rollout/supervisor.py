@@ -382,28 +382,29 @@ async def _follow(ctx: SupervisorContext, row: SupervisorRecord) -> None:
     if isinstance(end, TimedOut):
         _finish(ctx, row, Finish(Outcome.TIMED_OUT, end.reason))
         return
-    lost = lost_job(end, task_id=row.task_id, desired=row.to_version)
+    ended_at, job = end.at, end.job
+    lost = lost_job(job, task_id=row.task_id, desired=row.to_version)
     if lost is not None:
         ctx.journal.mark_detached(row.key, lost)
         log.warning("job_unknown_to_vcenter", task_id=row.task_id, reason=lost)
         return
-    if needs_messages(end, row.to_version):
-        end = JobEnd(end.task, end.state, end.current_version, await _read_info(ctx, row.id))
+    if needs_messages(job, row.to_version):
+        job = JobEnd(job.task, job.state, job.current_version, await _read_info(ctx, row.id))
     verdict = finished_job(
-        end, desired=row.to_version, ignore_warnings=None if row.adopted else row.ignore_warnings
+        job, desired=row.to_version, ignore_warnings=None if row.adopted else row.ignore_warnings
     )
-    ended_at = None
-    if verdict.outcome is Outcome.UPGRADED and ctx.health_timeout > 0:
-        ended_at = utcnow()
-        health = HealthWatch(ctx.handle, row.id)
-        if not health.healthy_now():
-            ctx.journal.mark_job_ended(row.key, ended_at)  # status shows the health wait
-            with anyio.move_on_after(ctx.health_timeout) as waited:
-                await health.wait_healthy()
-            if waited.cancelled_caught:
-                reason = f"not healthy within health_timeout: {health.problem()}"
-                _finish(ctx, row, Finish(Outcome.UNHEALTHY, reason, verdict.messages))
-                return
+    if verdict.outcome is not Outcome.UPGRADED or ctx.health_timeout <= 0:
+        _finish(ctx, row, verdict)
+        return
+    health = HealthWatch(ctx.handle, row.id)
+    if not health.healthy_now():
+        ctx.journal.mark_job_ended(row.key, ended_at)  # status shows the health wait
+        with anyio.move_on_after(ctx.health_timeout) as waited:
+            await health.wait_healthy()
+        if waited.cancelled_caught:
+            reason = f"not healthy within health_timeout: {health.problem()}"
+            _finish(ctx, row, Finish(Outcome.UNHEALTHY, reason, verdict.messages))
+            return
     _finish(ctx, row, verdict, job_ended_at=ended_at)
 
 

@@ -11,24 +11,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import anyio
 import structlog
 
-from fleetupgrade.decide.classify import JobEnd, task_ended
+from fleetupgrade.decide.classify import JobEnd, job_ended
 from fleetupgrade.journal.store import Journal
 from fleetupgrade.rollout.fleet import VCenterHandle
-from fleetupgrade.vcenter import (
-    SupervisorSummary,
-    TaskInfo,
-    UpgradeState,
-    health_problem,
-    is_healthy,
-)
+from fleetupgrade.timefmt import utcnow
+from fleetupgrade.vcenter import SupervisorSummary, TaskInfo, health_problem, is_healthy
 
 log = structlog.get_logger("fleetupgrade.rollout")
 
-__all__ = ["HealthWatch", "TimedOut", "WatchLimits", "wait_job_end"]
+__all__ = ["Ended", "HealthWatch", "TimedOut", "WatchLimits", "wait_job_end"]
 
 PROGRESS_LOG_STEP = 10
 
@@ -39,6 +35,19 @@ class WatchLimits:
 
     upgrade_timeout: float  # seconds left from now
     stall_timeout: float
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """What the bulk rounds saw of a job's end, and when it ended as far as they can tell.
+
+    ``at`` is where the reads place the end (rollout/poller.py): the job's predicted end
+    when the round due then found it ended, else that round. Learned durations are
+    measured to it.
+    """
+
+    job: JobEnd
+    at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +68,7 @@ async def wait_job_end(
     health: bool,
     expected_seconds: float | None,
     limits: WatchLimits,
-) -> JobEnd | TimedOut:
+) -> Ended | TimedOut:
     """Wait until the job on ``supervisor_id`` ends; what the bulk rounds saw of its end.
 
     ``desired``, ``health`` and ``expected_seconds`` (how much longer the job should run)
@@ -110,13 +119,13 @@ async def wait_job_end(
                     ):
                         logged = progress
                         log.debug("upgrade_progress", percent=progress, task_id=task_id)
-                ended = (task is not None and task_ended(task)) or (
-                    (task is None)
-                    and summary is not None
-                    and summary.state in (UpgradeState.READY, UpgradeState.ERROR)
-                )
-                if ended and summary is not None:
-                    return JobEnd(task, summary.state, summary.current_version)
+                if job_ended(task, summary):
+                    assert summary is not None
+                    ago = now - seen.ended_at.get(supervisor_id, now)
+                    return Ended(
+                        JobEnd(task, summary.state, summary.current_version),
+                        utcnow() - timedelta(seconds=max(0.0, ago)),
+                    )
             if stalled:
                 return TimedOut(
                     f"stalled: no progress for {limits.stall_timeout:g}s; left running on vCenter"

@@ -10,8 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import pytest
 import stamina
 
+from fleetupgrade.journal.readonly import read_run
+from fleetupgrade.outcomes import Outcome
 from fleetupgrade.rollout.poller import BulkPoller
 from fleetupgrade.vcenter import VCenterClient
 from tests.rollout.conftest import PlanSpec
@@ -190,7 +193,6 @@ def test_wave_tally_kept_in_memory_equals_a_recount() -> None:
     import random
 
     from fleetupgrade.decide.gates import tally
-    from fleetupgrade.outcomes import Outcome
     from fleetupgrade.rollout.wave import WaveTally
 
     rng = random.Random(13)
@@ -230,6 +232,36 @@ def test_expected_duration_lets_jobs_end_without_a_task_read(
     assert requests.get(SINGLE_UPGRADE, 0) == requests.get(SINGLE_TASK, 0) == 0
     assert requests[UPGRADE_LIST] >= 2  # the launch decision, then the end
     assert requests[SUMMARY_LIST] >= 1  # health, read in the round that saw the end
+
+
+def test_a_job_found_ended_at_its_predicted_end_is_learned_at_that_end(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """The round starts a margin after the predicted end; the journal's job end does not.
+
+    Jobs far shorter than the plan expects are found ended by the round due at their
+    predicted end: their end is placed at it, so the duration learned from them is the one
+    predicted, not the prediction plus the margin (which would grow wave after wave).
+    """
+    sim = start_sim(
+        scenario(
+            {"vc-a": [sup(i, precheck_duration="1s", upgrade_duration="1s") for i in _ids(2)]},
+            speed=100.0,
+        )
+    )
+    plan = PlanSpec(
+        waves=[{"name": "one", "supervisors": refs("vc-a", *_ids(2))}],
+        defaults={"poll_interval": "100ms", "expected_upgrade_duration": "300ms"},
+    )
+    result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    assert result.exit_code == 0, result.output
+    rows = read_run(result.run_dir / "state.db").supervisors
+    assert {row.outcome for row in rows} == {Outcome.UPGRADED}
+    for row in rows:
+        assert row.started_at is not None
+        assert row.job_ended_at is not None
+        learned = (row.job_ended_at - row.started_at).total_seconds()
+        assert learned == pytest.approx(0.3, abs=0.005), row.key
 
 
 def test_a_job_ending_other_than_at_its_target_has_its_task_read(
