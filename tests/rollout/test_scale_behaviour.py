@@ -6,6 +6,8 @@ No timing assertions: every check is a count (simulator /stats, report.json, eve
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -133,6 +135,50 @@ def test_one_vcenter_down_the_others_proceed(
     assert sorted(creates) == [f"{vc}/{i}" for vc in ("vc-a", "vc-b") for i in _ids(2)]
     assert set(creates.values()) == {1}
     assert result.exit_code != 0
+
+
+def test_a_vcenter_down_at_first_is_logged_in_on_a_retry_while_the_others_proceed(
+    start_sim: Any, fleet_cli: Any, tmp_path: Path
+) -> None:
+    """A failed login is retried with backoff in the same wave; the others do not wait."""
+    sim = start_sim(
+        scenario(
+            {vc: [sup("supervisor-1")] for vc in ("vc-a", "vc-late")},
+            speed=2000.0,
+            faults={"vc-late": {"down": True}},
+        )
+    )
+    plan = PlanSpec(
+        waves=[
+            {
+                "name": "one",
+                "supervisors": refs("vc-a", "supervisor-1") + refs("vc-late", "supervisor-1"),
+            }
+        ],
+        defaults={"poll_interval": "20ms"},
+    )
+    brought_up: list[dict[str, int]] = []
+
+    def bring_up_once_the_other_fired() -> None:
+        for _ in range(400):
+            creates = sim.stats()["creates"]
+            if creates:
+                brought_up.append(dict(creates))
+                sim.set_faults("vc-late", down=False)
+                return
+            time.sleep(0.01)
+
+    helper = threading.Thread(target=bring_up_once_the_other_fired)
+    helper.start()
+    try:
+        with stamina.set_testing(False):  # real backoff: the retry comes after vc-a fired
+            result = fleet_cli("run", str(plan.write(tmp_path, sim)))
+    finally:
+        helper.join()
+    assert brought_up == [{"vc-a/supervisor-1": 1}]  # vc-a fired while vc-late was down
+    assert result.exit_code == 0, result.output
+    assert set(result.outcomes().values()) == {"upgraded"}
+    assert sim.stats()["vcenter_requests"]["vc-late"]["POST /api/session"] == 1
 
 
 def test_pacer_waits_are_counted_per_vcenter(
