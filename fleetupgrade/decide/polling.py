@@ -4,7 +4,8 @@ The poller (rollout/poller.py) owns the state: the jobs it follows, their progre
 readings, the latest round. These functions own its decisions, so they are tested without
 a vCenter or a clock (docs/design.md, "Concurrency"):
 
-* :class:`Pace` predicts a job's end from two progress readings of its task;
+* :class:`Pace` predicts a job's end from two progress readings of its task: the latest
+  end they allow, so that a round due then finds a steady job ended;
 * :func:`round_due` says when the next round starts: at the interval while someone waits
   or a job has no predicted end, else at the predicted end of the jobs that end first
   (those within half an interval of it, so that one round sees them all), never later
@@ -57,10 +58,18 @@ class Pace:
     last: int
 
     def predicted_end(self) -> float | None:
-        """When the task should reach 100 % at its observed rate (None: no rate yet)."""
-        if self.last <= self.first or self.last_at <= self.first_at:
+        """When the task reaches 100 % at the slowest rate its readings allow (None: no rate).
+
+        vCenter reports whole percents, each up to one below the truth: between two
+        readings, one point fewer than they differ by may have passed. A prediction from
+        that rate is never early for a steady job (a round due at it finds the job ended,
+        rather than one interval of waiting after a round that came too soon); it is late by
+        up to about two points' worth of the time left, and sharpens as readings spread apart.
+        """
+        points = self.last - self.first - 1
+        if points <= 0 or self.last_at <= self.first_at:
             return None
-        rate = (self.last - self.first) / (self.last_at - self.first_at)
+        rate = points / (self.last_at - self.first_at)
         return self.last_at + (100 - self.last) / rate
 
     def after(self, at: float, percent: int) -> Pace:

@@ -48,9 +48,14 @@ def test_one_reading_gives_no_rate() -> None:
     assert Pace(10.0, 40, 10.0, 40).predicted_end() is None
 
 
-def test_a_steady_rate_predicts_the_end() -> None:
-    pace = Pace(10.0, 20, 10.0, 20).after(12.0, 40)  # 10 % a second
-    assert pace.predicted_end() == pytest.approx(18.0)
+def test_a_rate_counts_one_point_fewer_than_the_readings_differ_by() -> None:
+    """20 → 40 in 2 s: at least 19 points passed (whole percents, each up to one low)."""
+    pace = Pace(10.0, 20, 10.0, 20).after(12.0, 40)
+    assert pace.predicted_end() == pytest.approx(12.0 + 60 / 9.5)
+
+
+def test_readings_one_point_apart_allow_no_latest_end() -> None:
+    assert Pace(10.0, 20, 10.0, 20).after(11.0, 21).predicted_end() is None
 
 
 def test_readings_at_zero_start_over() -> None:
@@ -68,21 +73,34 @@ def test_progress_going_backwards_starts_over() -> None:
 @given(
     st.floats(min_value=0.01, max_value=10, allow_nan=False),
     st.floats(min_value=0, max_value=1e4, allow_nan=False),
-    st.lists(st.integers(min_value=1, max_value=99), min_size=2, max_size=10, unique=True),
+    st.lists(st.floats(min_value=0.5, max_value=99.5), min_size=2, max_size=10, unique=True),
 )
-def test_linear_progress_is_predicted_to_end_at_100_percent(
-    rate: float, origin: float, percents: list[int]
+def test_a_steady_job_is_never_predicted_to_end_early(
+    rate: float, origin: float, truths: list[float]
 ) -> None:
-    """Readings on a straight line predict the instant that line reaches 100 %."""
-    percents.sort()
+    """Readings of a straight line, floored to whole percents as vCenter reports them,
+    never predict its end before the line reaches 100 %."""
+    truths.sort()
     pace: Pace | None = None
-    for percent in percents:
-        at = origin + percent / rate
+    for truth in truths:
+        at, percent = origin + truth / rate, int(truth)
         pace = Pace(at, percent, at, percent) if pace is None else pace.after(at, percent)
     assert pace is not None
     end = pace.predicted_end()
+    assert end is None or end >= origin + 100 / rate - 1e-6
+
+
+@given(
+    st.floats(min_value=0.01, max_value=10, allow_nan=False),
+    st.floats(min_value=0, max_value=1e4, allow_nan=False),
+)
+def test_readings_far_apart_predict_the_end_closely(rate: float, origin: float) -> None:
+    """Floored readings at 10.x % and 60.x %: late by at most two points' worth of time."""
+    first, last = origin + 10.5 / rate, origin + 60.5 / rate
+    pace = Pace(first, 10, first, 10).after(last, 60)
+    end = pace.predicted_end()
     assert end is not None
-    assert end == pytest.approx(origin + 100 / rate, rel=1e-6)
+    assert origin + 100 / rate - 1e-6 <= end <= origin + 102 / rate
 
 
 @given(st.lists(st.tuples(st.floats(0, 1e4, allow_nan=False), st.integers(0, 100)), min_size=1))
