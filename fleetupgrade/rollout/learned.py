@@ -13,15 +13,27 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from fleetupgrade.decide.admission import predict_seconds
 from fleetupgrade.journal.records import SupervisorRecord
 from fleetupgrade.outcomes import Outcome
 
-__all__ = ["ASSUMED_NODES", "UpgradeDurations", "learned_duration"]
+__all__ = ["ASSUMED_NODES", "UpgradeDurations", "counted_from", "learned_duration"]
 
 ASSUMED_NODES = 3
 """vCenter reports no node count for an idle Supervisor; three is vSphere's default."""
+
+
+def counted_from(row: SupervisorRecord) -> datetime | None:
+    """Where an upgrade's duration is counted from: when its create was sent (its intent).
+
+    The job began between sending the create and reading the answer; the send is the
+    earliest it can have begun. Counting from the answer instead would make a duration
+    learned while answers were read late (a busy run, a slow vCenter) too short for jobs
+    whose answers are read on time, and rounds would come before those jobs end.
+    """
+    return row.intent_at or row.started_at
 
 
 def learned_duration(row: SupervisorRecord) -> tuple[int, float] | None:
@@ -30,12 +42,13 @@ def learned_duration(row: SupervisorRecord) -> tuple[int, float] | None:
     Only upgrades this run watched from their creation teach: an adopted job's start is
     unknown, and a failure's length says nothing of a success's.
     """
-    if row.outcome is not Outcome.UPGRADED or row.adopted or row.started_at is None:
+    since = counted_from(row)
+    if row.outcome is not Outcome.UPGRADED or row.adopted or since is None:
         return None
     ended = row.job_ended_at or row.finished_at
     if ended is None:
         return None
-    return row.control_plane_nodes or ASSUMED_NODES, (ended - row.started_at).total_seconds()
+    return row.control_plane_nodes or ASSUMED_NODES, (ended - since).total_seconds()
 
 
 class UpgradeDurations:

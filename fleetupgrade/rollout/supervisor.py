@@ -45,6 +45,7 @@ from fleetupgrade.journal.records import Phase, SupervisorRecord
 from fleetupgrade.journal.store import Journal
 from fleetupgrade.outcomes import Outcome
 from fleetupgrade.rollout.fleet import VCenterHandle
+from fleetupgrade.rollout.learned import counted_from
 from fleetupgrade.rollout.watch import HealthWatch, TimedOut, WatchLimits, wait_job_end
 from fleetupgrade.timefmt import utcnow
 from fleetupgrade.vcenter import UpgradeInfo
@@ -366,8 +367,11 @@ async def _follow(ctx: SupervisorContext, row: SupervisorRecord) -> None:
     assert row.id is not None
     assert row.started_at is not None
     crash_point("watching")
-    elapsed = (utcnow() - row.started_at).total_seconds()
+    now = utcnow()
+    elapsed = (now - row.started_at).total_seconds()
     expected = None if row.adopted else ctx.predict(row.control_plane_nodes)
+    since = counted_from(row) or row.started_at
+    left = None if expected is None else expected - (now - since).total_seconds()
     end = await wait_job_end(
         ctx.handle,
         ctx.journal,
@@ -376,7 +380,7 @@ async def _follow(ctx: SupervisorContext, row: SupervisorRecord) -> None:
         task_id=row.task_id,
         desired=row.to_version,
         health=ctx.health_timeout > 0,
-        expected_seconds=None if expected is None else expected - elapsed,
+        expected_seconds=left,
         limits=WatchLimits(ctx.upgrade_timeout - elapsed, ctx.stall_timeout),
     )
     if isinstance(end, TimedOut):

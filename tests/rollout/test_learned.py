@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 from fleetupgrade.decide.admission import LEARN_AFTER
 from fleetupgrade.journal.records import Phase, SupervisorRecord
 from fleetupgrade.outcomes import Outcome
-from fleetupgrade.rollout.learned import ASSUMED_NODES, UpgradeDurations
+from fleetupgrade.rollout.learned import ASSUMED_NODES, UpgradeDurations, learned_duration
 
 START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
@@ -78,3 +79,12 @@ def test_a_resumed_run_predicts_what_the_live_run_did(seconds: list[float]) -> N
         live.record(row)
     seeded = UpgradeDurations.from_rows(reversed(rows), expect_600)
     assert seeded.predict(3) == live.predict(3)
+
+
+def test_a_duration_counts_from_the_create_being_sent_not_from_its_answer() -> None:
+    """An answer read late (a busy run) must not shorten what is learned."""
+    sent = START - timedelta(seconds=2)
+    row = dataclasses.replace(finished("late-answer", 10.0), intent_at=sent)
+    assert learned_duration(row) == (ASSUMED_NODES, 12.0)
+    without_intent = finished("no-intent", 10.0)  # rows of an older journal
+    assert learned_duration(without_intent) == (ASSUMED_NODES, 10.0)

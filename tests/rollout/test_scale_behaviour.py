@@ -304,9 +304,9 @@ def test_a_job_found_ended_at_its_predicted_end_is_learned_at_that_end(
     rows = read_run(result.run_dir / "state.db").supervisors
     assert {row.outcome for row in rows} == {Outcome.UPGRADED}
     for row in rows:
-        assert row.started_at is not None
+        assert row.intent_at is not None
         assert row.job_ended_at is not None
-        learned = (row.job_ended_at - row.started_at).total_seconds()
+        learned = (row.job_ended_at - row.intent_at).total_seconds()
         assert learned == pytest.approx(0.3, abs=0.005), row.key
 
 
