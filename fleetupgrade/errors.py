@@ -87,6 +87,14 @@ class VCenterUnreachable(VCenterError):
     """The vCenter could not be reached (refused, reset, DNS, timeouts after retries)."""
 
 
+class VCenterClosed(VCenterError):
+    """The run is done with the vCenter and closed its client: nothing more is sent.
+
+    A bulk read already on its way when the run closed the client ends with this; it is
+    never retried.
+    """
+
+
 class TLSVerificationError(VCenterUnreachable):
     """The vCenter's certificate could not be verified (CA, host name or thumbprint)."""
 

@@ -40,7 +40,7 @@ import anyio
 import structlog
 import yarl
 
-from fleetupgrade.errors import TLSVerificationError, VCenterUnreachable
+from fleetupgrade.errors import TLSVerificationError, VCenterClosed, VCenterUnreachable
 from fleetupgrade.vcenter.breaker import CircuitBreaker, CircuitOpen, Result
 from fleetupgrade.vcenter.endpoint import VCenterEndpoint
 from fleetupgrade.vcenter.pacer import TokenBucket
@@ -202,15 +202,17 @@ class Transport:
         )
 
     async def drop_connections(self) -> None:
-        """Close every pooled connection now; the next request opens a fresh pool.
+        """Close every pooled connection now; later requests use a fresh pool.
 
         For a vCenter the run will not need for a while (its wave is over): its idle TLS
         connections would otherwise hold their buffers until the keep-alive expires, while
-        the next wave's vCenters open theirs.
+        the next wave's vCenters open theirs. The fresh pool is in place before the old one
+        closes: a read caught in the old one fails as unreachable and is retried.
         """
-        if self._http is not None:
-            await self.aclose()
+        old = self._http
+        if old is not None:
             await self.open()
+            await old.close()
 
     async def aclose(self) -> None:
         """Close the HTTP session."""
@@ -231,9 +233,8 @@ class Transport:
         whether it left). ``expected`` lists error statuses that are a normal answer for
         this operation (not counted as errors); ``time_limit`` replaces ``request_timeout``.
         """
-        if self._http is None:
-            raise RuntimeError("VCenterClient used outside 'async with'")
         method, path, operation = call.method, call.path, call.operation
+        self._open_session(operation)
         query, json_body, expected = call.query, call.json_body, call.expected
         url = self._endpoint.api_base + path
         if query:
@@ -247,8 +248,8 @@ class Transport:
         try:
             await self._pacer.wait_for_token()
             response = await self._send(
-                self._http, method, yarl.URL(url, encoded=True), path, operation,
-                json_body, headers, time_limit,
+                self._open_session(operation), method, yarl.URL(url, encoded=True), path,
+                operation, json_body, headers, time_limit,
             )  # fmt: skip
         except TLSVerificationError:
             raise
@@ -265,6 +266,12 @@ class Transport:
         if response.status >= 400 and response.status not in expected:
             self._errors += 1
         return response
+
+    def _open_session(self, operation: str) -> aiohttp.ClientSession:
+        """The HTTP session to send on; the client was closed (or never opened) if none."""
+        if self._http is None:
+            raise VCenterClosed(self._endpoint.name, f"{operation}: its client is closed")
+        return self._http
 
     async def _send(
         self,
@@ -300,6 +307,14 @@ class Transport:
             except (aiohttp.ClientError, OSError) as exc:
                 self._errors += 1
                 raise self._translate(operation, exc) from exc
+            except RuntimeError as exc:
+                if not http.closed:
+                    raise
+                # The pool was closed under the request (its wave ended): not vCenter's
+                # doing, and a retry goes out on the fresh pool, if the run kept one.
+                raise VCenterUnreachable(
+                    self._endpoint.name, f"{operation}: its connections were closed meanwhile"
+                ) from exc
             finally:
                 took = anyio.current_time() - started
                 if (

@@ -462,3 +462,40 @@ async def test_password_and_session_id_never_leak(sim: RunningSimulator) -> None
     for text in texts:
         assert SENTINEL_PASSWORD not in text
         assert token not in text
+
+
+async def test_a_read_after_the_run_closed_its_client_fails_as_a_vcenter_error(
+    sim: RunningSimulator,
+) -> None:
+    """A poll still on its way when the run is done with a vCenter ends quietly.
+
+    The run closes a vCenter's client once no later wave needs it; a bulk round that
+    started just before must fail as a VCenterError (the poller then logs and stops), never
+    crash the run with aiohttp's "Session is closed".
+    """
+    async with VCenterClient(_endpoint(sim)) as vc:
+        await vc.list_upgrades()
+    with pytest.raises(VCenterError, match="closed"):
+        await vc.list_upgrades()
+    before = sum(sim.stats()["requests"].values())
+    with pytest.raises(VCenterError, match="closed"):
+        await vc.list_supervisors()
+    assert sum(sim.stats()["requests"].values()) == before  # nothing more was sent
+
+
+async def test_a_read_whose_pool_closes_under_it_is_retried_on_the_fresh_pool(
+    sim: RunningSimulator,
+) -> None:
+    """Between waves a vCenter's connections are dropped; a read caught in it goes again."""
+    async with VCenterClient(_endpoint(sim)) as vc:
+        await vc.list_upgrades()
+        async with anyio.create_task_group() as tg:
+            reads: list[int] = []
+
+            async def read() -> None:
+                reads.append(len(await vc.list_upgrades()))
+
+            for _ in range(5):
+                tg.start_soon(read)
+            tg.start_soon(vc.drop_connections)
+        assert len(reads) == 5
