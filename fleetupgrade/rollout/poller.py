@@ -169,15 +169,6 @@ class BulkPoller:
         """Wait for a round that read this Supervisor's health summary."""
         return await self._asking(self._health, supervisor_id)
 
-    async def recent_health(self, supervisor_id: str) -> PollRound:
-        """The latest round if it read this health after seeing the job succeed, else the next.
-
-        Served once: the health check's later reads wait for fresh rounds.
-        """
-        if self.take_health(supervisor_id) is not None:
-            return self._latest
-        return await self.read_health(supervisor_id)
-
     def take_health(self, supervisor_id: str) -> SupervisorSummary | None:
         """The health the latest round read after seeing this job succeed (served once)."""
         latest = self._latest

@@ -164,16 +164,12 @@ class HealthWatch:
     async def wait_healthy(self) -> None:
         """Return once a bulk round shows the Supervisor healthy.
 
-        The first read may be the round that saw the job succeed (it read health then).
+        For after :meth:`healthy_now` said no: the round that saw the job succeed is used
+        by then, so every read here is a fresh round.
         """
         poller = self._handle.poller
-        first = True
         while True:
-            if first:
-                first = False
-                seen = await poller.recent_health(self._id)
-            else:
-                seen = await poller.read_health(self._id)
+            seen = await poller.read_health(self._id)
             summary = seen.health.get(self._id)
             if summary is not None:
                 self._last = summary
