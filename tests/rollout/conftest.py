@@ -26,11 +26,6 @@ PASSWORD_ENV = "FLEETUPGRADE_TEST_PASSWORD"
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def start_job(sim: SimThread, vcenter: str, supervisor: str, version: str) -> None:
-    """Start an upgrade job before the run under test, with the real client."""
-    sim.start_job(vcenter, supervisor, version)
-
-
 @pytest.fixture
 def start_sim(tmp_path: Path) -> Iterator[Any]:
     """Factory: start a simulator for a scenario text; stopped at the end of the test."""

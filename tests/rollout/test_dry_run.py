@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import trustme
 
-from tests.rollout.conftest import PlanSpec, start_job
+from tests.rollout.conftest import PlanSpec
 from tests.rollout.scenarios import error_check, refs, scenario, sup, warning_check
 
 
@@ -37,9 +37,9 @@ def test_dry_run_classifies_and_never_creates(
             faults={"vc-west": {"down": True}},
         )
     )
-    start_job(sim, "vc-east", "supervisor-4", "9.1.0")
-    start_job(sim, "vc-east", "supervisor-5", "9.2.0")
-    start_job(sim, "vc-east", "supervisor-6", "9.1.0")
+    sim.start_job("vc-east", "supervisor-4", "9.1.0")
+    sim.start_job("vc-east", "supervisor-5", "9.2.0")
+    sim.start_job("vc-east", "supervisor-6", "9.1.0")
     deadline = time.monotonic() + 20
     while sim.stats()["supervisors"]["vc-east/supervisor-6"]["state"] != "ERROR":
         assert time.monotonic() < deadline

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from fleetupgrade.journal.rundir import PlanLock
-from tests.rollout.conftest import PlanSpec, start_job
+from tests.rollout.conftest import PlanSpec
 from tests.rollout.scenarios import error_check, refs, scenario, sup, warning_check
 
 
@@ -317,9 +317,9 @@ def test_upgrade_in_progress_is_adopted_not_fired_again(
             }
         )
     )
-    start_job(sim, "vc-east", "supervisor-1", "9.1.0")
-    start_job(sim, "vc-east", "supervisor-2", "9.2.0")
-    start_job(sim, "vc-east", "supervisor-3", "9.1.0")
+    sim.start_job("vc-east", "supervisor-1", "9.1.0")
+    sim.start_job("vc-east", "supervisor-2", "9.2.0")
+    sim.start_job("vc-east", "supervisor-3", "9.1.0")
     while sim.stats()["supervisors"]["vc-east/supervisor-3"]["state"] != "ERROR":
         time.sleep(0.05)
     plan = PlanSpec(
